@@ -1,0 +1,2 @@
+export { gatewayPlugin } from './gateway.plugin.js';
+export type { GatewayOptions } from './gateway.plugin.js';

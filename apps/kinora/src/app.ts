@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { TokenVerifier } from '@kinora/auth';
+import type { Config } from '@kinora/config';
+import { type Database, dbPlugin } from '@kinora/db';
+import { gatewayPlugin } from '@kinora/gateway';
+import { createBaseApp, type Logger } from '@kinora/observability';
+import { accessTokenIssuer, createUserModule, type ScryptParams } from '@kinora/user';
+
+export interface KinoraDeps {
+  database: Database;
+  logger: Logger;
+  /** Password hashing cost (tests lower it). */
+  scrypt?: ScryptParams;
+}
+
+/**
+ * The whole platform in one Fastify instance: base app (problems, health, metrics, OpenAPI), the database, the
+ * gateway chain (CORS, authentication), then every service plugin this process is configured to run.
+ */
+export async function buildKinora(config: Config, deps: KinoraDeps): Promise<FastifyInstance> {
+  const app = await createBaseApp({
+    logger: deps.logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    trustedProxies: config.trustedProxies,
+    openapi: { title: 'Kinora API', version: '0.1.0', publicUrl: config.publicUrl },
+  });
+  await app.register(dbPlugin, { database: deps.database });
+
+  const user = await createUserModule({
+    database: deps.database,
+    config,
+    logger: deps.logger,
+    ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
+  });
+  // Embedded: the gateway reads the user service's keys in-process instead of fetching the JWKS over HTTP.
+  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => user.jwks(), cooldownMs: 1000 });
+  await app.register(gatewayPlugin, { config, verifier, onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId) });
+
+  if (config.services.includes('user')) await app.register(user.plugin);
+  return app;
+}

@@ -1,0 +1,2 @@
+export { buildKinora } from './app.js';
+export type { KinoraDeps } from './app.js';

@@ -1,0 +1,88 @@
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { JSONWebKeySet } from 'jose';
+import { authPlugin, TokenVerifier } from '@kinora/auth';
+import type { Config } from '@kinora/config';
+import { Database, dbPlugin, runMigrations } from '@kinora/db';
+import { createBaseApp, type Logger } from '@kinora/observability';
+import { KeyRepository } from './repositories/key.repository.js';
+import { SessionRepository } from './repositories/session.repository.js';
+import { UserRepository } from './repositories/user.repository.js';
+import { authRoutes } from './routes/auth/auth.routes.js';
+import { channelsRoutes } from './routes/channels/channels.routes.js';
+import { jwksRoutes } from './routes/jwks/jwks.routes.js';
+import { usersRoutes } from './routes/users/users.routes.js';
+import { AccountService, type ChannelStatsReader } from './services/account.service.js';
+import { PasswordHasher, type ScryptParams } from './services/password.hasher.js';
+import { ACCESS_TOKEN_AUDIENCE, TokenService } from './services/token.service.js';
+
+export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
+
+export interface UserModuleOptions {
+  database: Database;
+  config: Pick<Config, 'publicUrl' | 'accessTokenTtlSec' | 'refreshTokenTtlSec'>;
+  logger?: Logger;
+  /** Password hashing cost (tests lower it). */
+  scrypt?: ScryptParams;
+  stats?: ChannelStatsReader;
+}
+
+export interface UserModule {
+  /** The encapsulated routes; expects `request.principal`/`app.requireUser` from the auth plugin and `app.db`. */
+  plugin: FastifyPluginAsync;
+  /** The published signing keys, for in-process token verification. */
+  jwks(): Promise<JSONWebKeySet>;
+  tokens: TokenService;
+  accounts: AccountService;
+}
+
+/** Issuer and audience of Kinora access tokens, shared by signer and verifiers. */
+export function accessTokenIssuer(publicUrl: string): { issuer: string; audience: string } {
+  return { issuer: publicUrl, audience: ACCESS_TOKEN_AUDIENCE };
+}
+
+/** Migrates the `users` schema, makes sure a signing key exists, and wires the service. */
+export async function createUserModule(opts: UserModuleOptions): Promise<UserModule> {
+  await runMigrations(opts.database.primary, { schema: 'users', dir: migrationsDir, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const tokens = new TokenService(new KeyRepository(opts.database), {
+    issuer: opts.config.publicUrl,
+    accessTokenTtlSec: opts.config.accessTokenTtlSec,
+  });
+  await tokens.ensureKey();
+  const accounts = new AccountService(
+    new UserRepository(opts.database),
+    new SessionRepository(opts.database),
+    tokens,
+    new PasswordHasher(opts.scrypt),
+    { refreshTokenTtlSec: opts.config.refreshTokenTtlSec, ...(opts.stats ? { stats: opts.stats } : {}) },
+  );
+  const plugin: FastifyPluginAsync = async (app) => {
+    await app.register(jwksRoutes, { tokens });
+    await app.register(authRoutes, { accounts });
+    await app.register(usersRoutes, { accounts });
+    await app.register(channelsRoutes, { accounts });
+  };
+  return { plugin, jwks: () => tokens.jwks(), tokens, accounts };
+}
+
+/**
+ * The user service as its own process: base app (problems, health, metrics, OpenAPI), the database plugin,
+ * authentication against its own keys, and the routes. Nothing listens yet.
+ */
+export async function buildApp(
+  config: Config,
+  deps: { database: Database; logger: Logger; scrypt?: ScryptParams },
+): Promise<FastifyInstance> {
+  const app = await createBaseApp({
+    logger: deps.logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    trustedProxies: config.trustedProxies,
+    openapi: { title: 'Kinora user service', version: '0.1.0', publicUrl: config.publicUrl },
+  });
+  const mod = await createUserModule({ database: deps.database, config, logger: deps.logger, ...(deps.scrypt ? { scrypt: deps.scrypt } : {}) });
+  await app.register(dbPlugin, { database: deps.database });
+  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => mod.jwks(), cooldownMs: 1000 });
+  await app.register(authPlugin, { verifier, onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId) });
+  await app.register(mod.plugin);
+  return app;
+}

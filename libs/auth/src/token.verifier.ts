@@ -1,0 +1,47 @@
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { Principal } from '@kinora/contracts';
+import { ACCEPTED_ALGORITHMS, JwksCache, type JwksCacheOptions } from './jwks.cache.js';
+
+export interface TokenVerifierOptions extends JwksCacheOptions {
+  issuer: string;
+  audience: string;
+  /** Accepted clock difference in seconds (default 5). */
+  clockToleranceSec?: number;
+}
+
+export type TokenFailure = 'expired' | 'invalid';
+
+export class TokenError extends Error {
+  constructor(readonly reason: TokenFailure, message: string) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+/** Verifies Kinora access tokens (asymmetric signature from the JWKS, issuer, audience, expiry). */
+export class TokenVerifier {
+  readonly jwks: JwksCache;
+  constructor(private readonly opts: TokenVerifierOptions) {
+    this.jwks = new JwksCache(opts);
+  }
+
+  async verify(token: string): Promise<Principal & { claims: JWTPayload }> {
+    try {
+      const { payload } = await jwtVerify(token, this.jwks.resolver, {
+        issuer: this.opts.issuer,
+        audience: this.opts.audience,
+        algorithms: [...ACCEPTED_ALGORITHMS],
+        clockTolerance: this.opts.clockToleranceSec ?? 5,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      if (typeof payload.sub !== 'string' || typeof payload['name'] !== 'string' || typeof payload['sid'] !== 'string') {
+        throw new TokenError('invalid', 'token lacks required claims');
+      }
+      return { userId: payload.sub, username: payload['name'], sessionId: payload['sid'], claims: payload };
+    } catch (err) {
+      if (err instanceof TokenError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'The access token has expired');
+      throw new TokenError('invalid', 'The access token is invalid');
+    }
+  }
+}

@@ -1,0 +1,251 @@
+import { resolve } from 'node:path';
+
+/** A rate-limit tier: `max` requests per `windowMs`, or `null` when disabled (`off`). */
+export interface RateLimitTier {
+  max: number;
+  windowMs: number;
+}
+
+export const ALL_SERVICES = [
+  'gateway',
+  'user',
+  'video',
+  'transcoder',
+  'comment',
+  'like',
+  'subscription',
+  'analytics',
+  'recommendation',
+  'realtime',
+] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number];
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** Listening port of this process. */
+  port: number;
+  /** Listening address. */
+  host: string;
+  /** Base URL that clients see. */
+  publicUrl: string;
+  /** Embedded mode's data folder (Postgres data, media, keys). Absolute. */
+  dataDir: string;
+  /** Service plugins this process runs. */
+  services: readonly ServiceName[];
+  /** Primary database; undefined means "start an embedded PostgreSQL". */
+  databaseUrl: string | undefined;
+  databaseReplicaUrls: readonly string[];
+  databasePoolMax: number;
+  /** Redis; undefined means in-process adapters. */
+  redisUrl: string | undefined;
+  /** Kafka bootstrap brokers; empty means the in-process bus. */
+  kafkaBrokers: readonly string[];
+  storageUrl: string;
+  region: string;
+  /** Allowed web origins for the API (`*` allowed). */
+  corsOrigins: readonly string[];
+  rateLimits: {
+    general: RateLimitTier | null;
+    auth: RateLimitTier | null;
+    upload: RateLimitTier | null;
+  };
+  counterFlushIntervalMs: number;
+  logLevel: LogLevel;
+  otelEndpoint: string | undefined;
+  /** Lifetime of access tokens (seconds). */
+  accessTokenTtlSec: number;
+  /** Lifetime of refresh tokens (seconds). */
+  refreshTokenTtlSec: number;
+  /** Proxies whose X-Forwarded-For is believed (addresses/CIDRs), empty = none. */
+  trustedProxies: readonly string[];
+  /** Largest JSON body accepted (bytes). */
+  bodyLimitBytes: number;
+  /** How long SIGTERM waits for in-flight requests before closing anyway (ms). */
+  shutdownGraceMs: number;
+}
+
+/** Raised for a bad or missing variable; the message is one line naming the variable and what is expected. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    got: string | undefined,
+  ) {
+    super(`Invalid configuration: ${variable} must be ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  return t === '' ? undefined : t;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `an integer between ${min} and ${max}`, raw);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `an integer between ${min} and ${max}`, raw);
+  return n;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  return checkUrl(name, raw, protocols);
+}
+
+function checkUrl(name: string, raw: string, protocols: readonly string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `a URL (${protocols.join(', ')})`, redact(raw));
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `a URL (${protocols.join(', ')})`, redact(raw));
+  return raw;
+}
+
+/** Never echo a password back into logs. */
+function redact(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
+function list(env: Env, name: string): string[] {
+  const raw = str(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+const WINDOW_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `N/window` (`100/15m`, `5/1h`, `10/30s`) or `off`. */
+export function parseRateLimit(name: string, raw: string | undefined, def: string): RateLimitTier | null {
+  const value = (raw ?? def).trim();
+  if (value === 'off') return null;
+  const m = /^(\d+)\/(\d*)(s|m|h|d)$/.exec(value);
+  const expected = '"N/window" like 100/15m (units s, m, h, d) or "off"';
+  if (!m) throw new ConfigError(name, expected, value);
+  const max = Number(m[1]);
+  const count = m[2] === '' ? 1 : Number(m[2]);
+  if (max < 1 || count < 1) throw new ConfigError(name, expected, value);
+  return { max, windowMs: count * WINDOW_UNITS[m[3]!]! };
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Parses the environment once into a frozen, typed configuration. Throws {@link ConfigError} with one clear line
+ * for the first bad variable. `cwd` resolves relative paths (the data folder).
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Readonly<Config> {
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = str(env, 'HOST') ?? '0.0.0.0';
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const dataDir = resolve(cwd, str(env, 'KINORA_DATA_DIR') ?? '.kinora');
+
+  const servicesRaw = str(env, 'KINORA_SERVICES');
+  let services: ServiceName[] = [...ALL_SERVICES];
+  if (servicesRaw !== undefined && servicesRaw !== 'all') {
+    services = [];
+    for (const s of list(env, 'KINORA_SERVICES')) {
+      if (!(ALL_SERVICES as readonly string[]).includes(s)) {
+        throw new ConfigError('KINORA_SERVICES', `"all" or a comma list of ${ALL_SERVICES.join(', ')}`, servicesRaw);
+      }
+      services.push(s as ServiceName);
+    }
+    if (services.length === 0) throw new ConfigError('KINORA_SERVICES', 'a non-empty list', servicesRaw);
+  }
+
+  const pgProtocols = ['postgres:', 'postgresql:'];
+  const databaseUrl = url(env, 'DATABASE_URL', pgProtocols);
+  const databaseReplicaUrls = list(env, 'DATABASE_REPLICA_URLS').map((u) => checkUrl('DATABASE_REPLICA_URLS', u, pgProtocols));
+  if (databaseReplicaUrls.length > 0 && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_URL', 'set when DATABASE_REPLICA_URLS is set', undefined);
+  }
+
+  const kafkaBrokers = list(env, 'KAFKA_BROKERS');
+  for (const b of kafkaBrokers) {
+    if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', 'a comma list of host:port', b);
+  }
+
+  const storageUrl = url(env, 'STORAGE_URL', ['file:', 's3:']) ?? new URL(`file://${resolve(dataDir, 'media')}`).href;
+
+  const region = str(env, 'REGION') ?? 'local';
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(region)) throw new ConfigError('REGION', 'lower-case letters, digits and dashes', region);
+
+  const corsOrigins = list(env, 'CORS_ORIGINS');
+  for (const o of corsOrigins) {
+    if (o !== '*') checkUrl('CORS_ORIGINS', o, ['http:', 'https:']);
+  }
+
+  const logLevel = (str(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
+
+  const trustedProxies = list(env, 'TRUSTED_PROXIES');
+  for (const p of trustedProxies) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p) && p !== 'loopback') {
+      throw new ConfigError('TRUSTED_PROXIES', 'a comma list of IP addresses or CIDR ranges', p);
+    }
+  }
+
+  const config: Config = {
+    port,
+    host,
+    publicUrl,
+    dataDir,
+    services,
+    databaseUrl,
+    databaseReplicaUrls,
+    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    kafkaBrokers,
+    storageUrl,
+    region,
+    corsOrigins: corsOrigins.length > 0 ? corsOrigins : [new URL(publicUrl).origin],
+    rateLimits: {
+      general: parseRateLimit('RATE_LIMIT_GENERAL', str(env, 'RATE_LIMIT_GENERAL'), '100/15m'),
+      auth: parseRateLimit('RATE_LIMIT_AUTH', str(env, 'RATE_LIMIT_AUTH'), '5/15m'),
+      upload: parseRateLimit('RATE_LIMIT_UPLOAD', str(env, 'RATE_LIMIT_UPLOAD'), '10/1h'),
+    },
+    counterFlushIntervalMs: int(env, 'COUNTER_FLUSH_INTERVAL_MS', 30_000, 10, 3_600_000),
+    logLevel,
+    otelEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL_SEC', 900, 10, 86_400),
+    refreshTokenTtlSec: int(env, 'REFRESH_TOKEN_TTL_SEC', 30 * 86_400, 60, 365 * 86_400),
+    trustedProxies,
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): Readonly<T> {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** For entry points: parse, or print the one-line reason and exit 1. */
+export function loadConfigOrExit(env: Env = process.env): Readonly<Config> {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './common.schemas.js';
+export * from './identity.schemas.js';

@@ -1,0 +1,4 @@
+export { AppError, commonErrors, defineErrors, problemType, registeredErrorCodes } from './errors.js';
+export type { ErrorDefinition, ErrorFactory, FieldError } from './errors.js';
+export { PROBLEM_CONTENT_TYPE, problemPlugin, toAppError, toFieldErrors } from './problem.plugin.js';
+export type { RateLimitTierName } from './route-config.js';

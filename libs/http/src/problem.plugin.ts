@@ -1,0 +1,100 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, commonErrors, problemType, type FieldError } from './errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+interface ValidationIssue {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Turns Ajv issues of one request part into field errors like `/body/email`. */
+export function toFieldErrors(context: string | undefined, issues: readonly ValidationIssue[]): FieldError[] {
+  const part = context === 'querystring' ? 'query' : (context ?? 'body');
+  return issues.map((issue) => {
+    let path = issue.instancePath ?? '';
+    const p = issue.params ?? {};
+    if (issue.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${p['missingProperty']}`;
+    if (issue.keyword === 'additionalProperties' && typeof p['additionalProperty'] === 'string') {
+      path += `/${p['additionalProperty']}`;
+    }
+    let message = issue.message ?? 'is invalid';
+    if (issue.keyword === 'required') message = 'is required';
+    if (issue.keyword === 'additionalProperties') message = 'is not allowed';
+    return { field: `/${part}${path}`, message };
+  });
+}
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  if (err.headers) reply.headers(err.headers);
+  const body: Record<string, unknown> = {
+    type: problemType(err.code),
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    instance: request.url.split('?')[0],
+    code: err.code,
+    requestId: request.id,
+  };
+  if (err.errors && err.errors.length > 0) body['errors'] = err.errors;
+  return reply.code(err.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
+}
+
+/** Maps whatever was thrown to an AppError; unknown errors become a detail-free 500. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const e = error as FastifyError & { validationContext?: string };
+  if (e && Array.isArray(e.validation)) {
+    const errors = toFieldErrors(e.validationContext, e.validation as ValidationIssue[]);
+    const first = errors[0];
+    return commonErrors.VALIDATION_FAILED(first ? `${first.field} ${first.message}` : 'The request is invalid', errors);
+  }
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return commonErrors.PAYLOAD_TOO_LARGE('The request body is larger than allowed');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return commonErrors.UNSUPPORTED_MEDIA_TYPE('Send JSON with Content-Type: application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return commonErrors.MALFORMED_BODY('The request body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return commonErrors.BAD_REQUEST('Content-Length does not match the body');
+    default:
+      break;
+  }
+  if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) {
+    return commonErrors.MALFORMED_BODY('The request body is not valid JSON');
+  }
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 429) return commonErrors.RATE_LIMITED(e.message || 'Too many requests');
+  if (status >= 400 && status < 500) {
+    // A client error raised by Fastify or a plugin: safe to tell, but keep it generic and code-stable.
+    return new AppError('BAD_REQUEST', { status, title: 'Bad request' }, e.message || 'Bad request');
+  }
+  return commonErrors.INTERNAL('An unexpected error occurred; it has been logged');
+}
+
+/**
+ * Renders every error and 404 of the application as `application/problem+json` (RFC 9457). Registered once at the
+ * root (it is wrapped with fastify-plugin), so encapsulated service plugins inherit it.
+ */
+export const problemPlugin = fp(
+  async function problemPlugin(app: FastifyInstance) {
+    app.setErrorHandler(function handle(error, request, reply) {
+      const appError = toAppError(error);
+      if (appError.status >= 500) {
+        request.log.error({ err: error }, 'request failed');
+      } else {
+        request.log.info({ code: appError.code, status: appError.status }, appError.message);
+      }
+      return sendProblem(request, reply, appError);
+    });
+    app.setNotFoundHandler(function notFound(request, reply) {
+      return sendProblem(request, reply, commonErrors.NOT_FOUND(`No route ${request.method} ${request.url.split('?')[0]}`));
+    });
+  },
+  { name: '@kinora/http/problem', fastify: '5.x' },
+);

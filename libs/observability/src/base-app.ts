@@ -1,0 +1,52 @@
+import type {} from '@kinora/http';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { problemPlugin } from '@kinora/http';
+import type { Logger } from './logger.js';
+import { genReqId, observabilityPlugin } from './observability.plugin.js';
+import type { Registry } from 'prom-client';
+
+export interface BaseAppOptions {
+  logger: Logger;
+  bodyLimitBytes: number;
+  /** Proxies whose X-Forwarded-For is believed (Fastify `trustProxy`). */
+  trustedProxies?: readonly string[];
+  registry?: Registry;
+  /** Serve the OpenAPI 3.1 document of every route registered afterwards at /api/v1/openapi.json. */
+  openapi?: { title: string; version: string; publicUrl: string };
+}
+
+/**
+ * The Fastify instance every Kinora process starts from: JSON logs with request ids, RFC 9457 problems for every
+ * error, bounded bodies, health/readiness/metrics endpoints and, optionally, the generated OpenAPI document.
+ */
+export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    genReqId,
+    requestIdHeader: false,
+    requestIdLogLabel: 'reqId',
+    bodyLimit: opts.bodyLimitBytes,
+    trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? [...opts.trustedProxies] : false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true, removeAdditional: true, coerceTypes: 'array', useDefaults: true } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(problemPlugin);
+  await app.register(observabilityPlugin, opts.registry ? { registry: opts.registry } : {});
+  if (opts.openapi) {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: opts.openapi.title, version: opts.openapi.version, description: 'Kinora public API (spec/api.md)' },
+        servers: [{ url: opts.openapi.publicUrl }],
+        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      },
+    });
+    app.get('/api/v1/openapi.json', { schema: { hide: true }, config: { rateLimitTier: 'none' } }, async () => app.swagger());
+  }
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,12 @@
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { createMetricsRegistry, createRequestDurationHistogram } from './metrics.js';
+export { genReqId, observabilityPlugin } from './observability.plugin.js';
+export type { ObservabilityOptions, Readiness, ReadinessCheck } from './observability.plugin.js';
+export { parseTraceparent } from './traceparent.js';
+export type { TraceParent } from './traceparent.js';
+export { startTracing } from './tracing.js';
+export { createBaseApp } from './base-app.js';
+export type { BaseAppOptions } from './base-app.js';
+export { serve } from './serve.js';
+export type { ServeOptions } from './serve.js';

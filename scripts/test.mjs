@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm test`: every suite in one Jest run (ESM, against the real services that libs/testing starts when the
+// TEST_* URLs are not given), then one plain summary line `N passed, N failed, N skipped` taken from Jest's JSON.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const resultsDir = join(root, '.cache', 'test-results');
+mkdirSync(resultsDir, { recursive: true });
+const resultsFile = join(resultsDir, 'jest.json');
+rmSync(resultsFile, { force: true });
+
+const env = {
+  ...process.env,
+  NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules', '--no-warnings=ExperimentalWarning'].filter(Boolean).join(' '),
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+};
+const args = [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)];
+const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => {
+  let summary = '0 passed, 0 failed';
+  if (existsSync(resultsFile)) {
+    const r = JSON.parse(readFileSync(resultsFile, 'utf8'));
+    // Suites that fail to load count their error as a failure, so a broken file never disappears from the count.
+    const brokenSuites = r.numRuntimeErrorTestSuites ?? 0;
+    summary = `${r.numPassedTests} passed, ${r.numFailedTests + brokenSuites} failed, ${r.numPendingTests + r.numTodoTests} skipped`;
+  }
+  console.log(summary);
+  process.exit(code ?? (signal ? 1 : 0));
+});
