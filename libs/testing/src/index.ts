@@ -1,0 +1,15 @@
+export { startPostgres, postgresUrl, type StartPostgresOptions, type PostgresHandle } from './postgres.harness.js';
+export { startRedis, pingRedis, type StartRedisOptions, type RedisHandle } from './redis.harness.js';
+export { startKafka, ensureKafkaJars, DEFAULT_KAFKA_VERSION, type StartKafkaOptions, type KafkaHandle } from './kafka.harness.js';
+export { startTestServices, type TestServices, type StartTestServicesOptions } from './test-services.js';
+export { getTestEnv, parseBrokers, TEST_ENV_VARS, type TestEnv } from './test-env.js';
+export {
+  createTestDatabase,
+  waitForReplica,
+  type TestDatabase,
+  type TestDatabaseOptions,
+  type WaitForReplicaOptions,
+} from './test-database.js';
+export { waitUntil, sleep, type WaitOptions } from './internal/wait.js';
+export { getFreePort, getFreePorts } from './internal/ports.js';
+export { HarnessError } from './internal/process.js';
