@@ -30,7 +30,11 @@ export default {
         sourceMaps: 'inline',
       },
     ],
+    '/node_modules/cookie/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // light-my-request (fastify.inject) require()s cookie 2, which is ESM-only: Node 20 cannot require() ESM, so
+  // Jest compiles that one package to CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
   moduleNameMapper,
   testMatch: ['<rootDir>/{apps,libs,operators,bench}/**/*.spec.ts', '<rootDir>/{apps,libs,operators}/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],

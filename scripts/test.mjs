@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = join(root, '.cache', 'test-results');
 mkdirSync(resultsDir, { recursive: true });
-const resultsFile = join(resultsDir, 'jest.json');
+// One file per run: several runs may share the checkout.
+const resultsFile = join(resultsDir, `jest-${process.pid}.json`);
 rmSync(resultsFile, { force: true });
 
 const env = {
@@ -29,6 +30,7 @@ child.on('exit', (code, signal) => {
     const brokenSuites = r.numRuntimeErrorTestSuites ?? 0;
     summary = `${r.numPassedTests} passed, ${r.numFailedTests + brokenSuites} failed, ${r.numPendingTests + r.numTodoTests} skipped`;
   }
+  rmSync(resultsFile, { force: true });
   console.log(summary);
   process.exit(code ?? (signal ? 1 : 0));
 });

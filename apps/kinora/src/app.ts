@@ -32,8 +32,9 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     logger: deps.logger,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
   });
-  // Embedded: the gateway reads the user service's keys in-process instead of fetching the JWKS over HTTP.
-  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => user.jwks(), cooldownMs: 1000 });
+  // Embedded: the gateway reads the user service's keys in-process (cached there, so no refetch cooldown is
+  // needed) instead of fetching the JWKS over HTTP.
+  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => user.jwks(), cooldownMs: 0, maxAgeMs: 10_000 });
   await app.register(gatewayPlugin, { config, verifier, onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId) });
 
   if (config.services.includes('user')) await app.register(user.plugin);

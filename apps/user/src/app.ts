@@ -25,6 +25,8 @@ export interface UserModuleOptions {
   /** Password hashing cost (tests lower it). */
   scrypt?: ScryptParams;
   stats?: ChannelStatsReader;
+  /** How long an instance caches the signing keys (default 10 s): rotations elsewhere reach it within this time. */
+  keyCacheMs?: number;
 }
 
 export interface UserModule {
@@ -47,6 +49,7 @@ export async function createUserModule(opts: UserModuleOptions): Promise<UserMod
   const tokens = new TokenService(new KeyRepository(opts.database), {
     issuer: opts.config.publicUrl,
     accessTokenTtlSec: opts.config.accessTokenTtlSec,
+    ...(opts.keyCacheMs !== undefined ? { cacheMs: opts.keyCacheMs } : {}),
   });
   await tokens.ensureKey();
   const accounts = new AccountService(
@@ -71,7 +74,7 @@ export async function createUserModule(opts: UserModuleOptions): Promise<UserMod
  */
 export async function buildApp(
   config: Config,
-  deps: { database: Database; logger: Logger; scrypt?: ScryptParams },
+  deps: { database: Database; logger: Logger; scrypt?: ScryptParams; keyCacheMs?: number },
 ): Promise<FastifyInstance> {
   const app = await createBaseApp({
     logger: deps.logger,
@@ -79,9 +82,15 @@ export async function buildApp(
     trustedProxies: config.trustedProxies,
     openapi: { title: 'Kinora user service', version: '0.1.0', publicUrl: config.publicUrl },
   });
-  const mod = await createUserModule({ database: deps.database, config, logger: deps.logger, ...(deps.scrypt ? { scrypt: deps.scrypt } : {}) });
+  const mod = await createUserModule({
+    database: deps.database,
+    config,
+    logger: deps.logger,
+    ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
+    ...(deps.keyCacheMs !== undefined ? { keyCacheMs: deps.keyCacheMs } : {}),
+  });
   await app.register(dbPlugin, { database: deps.database });
-  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => mod.jwks(), cooldownMs: 1000 });
+  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => mod.jwks(), cooldownMs: 0, maxAgeMs: deps.keyCacheMs ?? 10_000 });
   await app.register(authPlugin, { verifier, onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId) });
   await app.register(mod.plugin);
   return app;

@@ -14,7 +14,9 @@ interface ValidationIssue {
 /** Turns Ajv issues of one request part into field errors like `/body/email`. */
 export function toFieldErrors(context: string | undefined, issues: readonly ValidationIssue[]): FieldError[] {
   const part = context === 'querystring' ? 'query' : (context ?? 'body');
-  return issues.map((issue) => {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const issue of issues) {
     let path = issue.instancePath ?? '';
     const p = issue.params ?? {};
     if (issue.keyword === 'required' && typeof p['missingProperty'] === 'string') path += `/${p['missingProperty']}`;
@@ -24,8 +26,13 @@ export function toFieldErrors(context: string | undefined, issues: readonly Vali
     let message = issue.message ?? 'is invalid';
     if (issue.keyword === 'required') message = 'is required';
     if (issue.keyword === 'additionalProperties') message = 'is not allowed';
-    return { field: `/${part}${path}`, message };
-  });
+    const field = `/${part}${path}`;
+    // One entry per field: Ajv may report several keywords for one value; the first is the most telling.
+    if (seen.has(field)) continue;
+    seen.add(field);
+    out.push({ field, message });
+  }
+  return out;
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {

@@ -35,6 +35,8 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON only: without this Fastify would parse text/plain and answer 400 instead of 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(problemPlugin);
   await app.register(observabilityPlugin, opts.registry ? { registry: opts.registry } : {});
   if (opts.openapi) {
