@@ -22,9 +22,6 @@ interface RequestContext {
   principal: string | undefined;
 }
 
-// pg returns int8 as string by default; counts in Kinora stay far below 2^53, so parse them as numbers.
-pg.types.setTypeParser(20, (v) => Number(v));
-
 /**
  * The primary pool, the replica pools and drizzle over them (`withReplicas`). Read-your-writes: inside a request
  * context (see {@link Database.runInContext}), once the request wrote, or while its principal wrote recently, reads

@@ -14,7 +14,10 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
+  /** Server log lines. */
   log?: (line: string) => void;
+  /** What this module itself has to say (taking over a leftover server). */
+  notice?: (message: string) => void;
 }
 
 export interface EmbeddedPostgres {
@@ -109,6 +112,19 @@ async function waitExit(pid: number, timeoutMs: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
+/** The live parent of a postmaster when it is not an orphan (orphans are re-parented to init or a subreaper). */
+async function ownerProcess(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!ppid || ppid === 1 || ppid === process.pid) return undefined;
+    const cmdline = await readFile(`/proc/${ppid}/cmdline`, 'utf8');
+    return /node/.test(cmdline) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A server left running by a previous process that died without stopping it (SIGKILL) still holds the data folder:
  * stop it cleanly so this start can take over.
@@ -118,6 +134,10 @@ async function stopLeftover(dataDir: string, log: (l: string) => void): Promise<
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const owner = await ownerProcess(pid);
+  if (owner) {
+    throw new Error(`${dataDir} is in use by a running PostgreSQL (pid ${pid}) of another process (pid ${owner}): stop that Kinora first, or use another KINORA_DATA_DIR`);
+  }
   log(`stopping a leftover PostgreSQL (pid ${pid}) that still holds ${dataDir}`);
   process.kill(pid, 'SIGINT');
   if (!(await waitExit(pid, 30_000))) throw new Error(`a leftover PostgreSQL (pid ${pid}) holds ${dataDir} and did not stop`);
@@ -161,7 +181,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     if (st.uid !== ids.uid) await chown(dataDir, ids.uid, ids.gid);
   }
   await chmod(dataDir, 0o700);
-  await stopLeftover(dataDir, log);
+  await stopLeftover(dataDir, opts.notice ?? log);
 
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
   const settings: Record<string, string> = {

@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgre
 interface Log {
   info(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
 
@@ -26,6 +27,7 @@ export async function openDatabase(
     embedded = await startEmbeddedPostgres({
       dataDir: join(config.dataDir, 'postgres'),
       log: (line) => log.debug({ component: 'embedded-postgres' }, line),
+      notice: (message) => log.warn({ component: 'embedded-postgres' }, message),
     });
     primaryUrl = embedded.url;
     log.info({ port: embedded.port, dataDir: embedded.dataDir, ms: Date.now() - started }, 'embedded PostgreSQL started');

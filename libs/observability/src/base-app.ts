@@ -26,7 +26,6 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
     loggerInstance: opts.logger,
     genReqId,
     requestIdHeader: false,
-    requestIdLogLabel: 'reqId',
     bodyLimit: opts.bodyLimitBytes,
     trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? [...opts.trustedProxies] : false,
     return503OnClosing: true,

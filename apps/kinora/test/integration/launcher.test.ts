@@ -1,0 +1,157 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getFreePort, waitUntil } from '@kinora/testing';
+
+// The real `npm start` path: the built launcher, embedded PostgreSQL in a data folder, SIGTERM, restart.
+const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../../..');
+const main = join(root, 'apps/kinora/dist/main.js');
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>): Running {
+  let out = '';
+  const child = spawn(process.execPath, [main], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, port: Number(env.PORT), output: () => out, exited };
+}
+
+async function ready(r: Running): Promise<number> {
+  const t0 = Date.now();
+  await waitUntil(
+    'Kinora ready',
+    async () => {
+      if (r.child.exitCode !== null) throw new Error(`exited early:\n${r.output()}`);
+      return r.output().includes('Kinora is ready');
+    },
+    { timeoutMs: 60_000, intervalMs: 50 },
+  );
+  return Date.now() - t0;
+}
+
+const api = (port: number, path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${port}${path}`, init);
+const post = (port: number, path: string, body: unknown) =>
+  api(port, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+let dataDir: string;
+const children: Running[] = [];
+
+beforeAll(async () => {
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', join(root, 'apps/kinora')], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
+  dataDir = await mkdtemp(join(tmpdir(), 'kinora-launcher-'));
+  await chmod(dataDir, 0o755);
+}, 180_000);
+
+async function stopAll(): Promise<void> {
+  for (const c of children.splice(0)) {
+    if (c.child.exitCode === null && c.child.signalCode === null) {
+      c.child.kill('SIGTERM');
+      await c.exited;
+    }
+  }
+}
+
+afterEach(stopAll);
+
+afterAll(async () => {
+  await stopAll();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('the all-in-one launcher on embedded defaults', () => {
+  it('serves register/login/me, drains on SIGTERM, stops the database, and reuses the data on the next start', async () => {
+    const port = await getFreePort();
+    const first = start({ PORT: String(port), KINORA_DATA_DIR: dataDir });
+    children.push(first);
+    const ms = await ready(first);
+    expect(ms).toBeLessThan(60_000);
+
+    const creds = { username: 'launcher_user', email: 'launcher@example.com', password: 'a long enough passphrase' };
+    const reg = await post(port, '/api/v1/auth/register', creds);
+    expect(reg.status).toBe(201);
+    const { accessToken } = (await reg.json()) as { accessToken: string };
+    const me = await api(port, '/api/v1/users/me', { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { username: string }).username).toBe('launcher_user');
+
+    expect((await api(port, '/readyz')).status).toBe(200);
+    const metrics = await (await api(port, '/metrics')).text();
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/auth\/register",status_code="201"\} 1/);
+    expect(metrics).toContain('process_cpu_user_seconds_total');
+
+    // A request in flight when SIGTERM arrives still completes (login spends ~100 ms in scrypt).
+    const inflight = post(port, '/api/v1/auth/login', { login: creds.username, password: creds.password });
+    await new Promise((r) => setTimeout(r, 15));
+    first.child.kill('SIGTERM');
+    expect((await inflight).status).toBe(200);
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('embedded PostgreSQL stopped');
+    expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+
+    const second = start({ PORT: String(port), KINORA_DATA_DIR: dataDir });
+    children.push(second);
+    await ready(second);
+    const login = await post(port, '/api/v1/auth/login', { login: creds.email, password: creds.password });
+    expect(login.status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 180_000);
+
+  it('takes over the database of a launcher that was killed with SIGKILL', async () => {
+    const port = await getFreePort();
+    const killed = start({ PORT: String(port), KINORA_DATA_DIR: dataDir });
+    children.push(killed);
+    await ready(killed);
+    killed.child.kill('SIGKILL'); // its PostgreSQL child lives on as an orphan holding the data folder
+    await killed.exited;
+    const next = start({ PORT: String(port), KINORA_DATA_DIR: dataDir });
+    children.push(next);
+    await ready(next);
+    expect(next.output()).toContain('leftover PostgreSQL');
+    expect((await post(port, '/api/v1/auth/login', { login: 'launcher_user', password: 'a long enough passphrase' })).status).toBe(200);
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  }, 180_000);
+
+  it('refuses to share a data folder with a running launcher', async () => {
+    const port = await getFreePort();
+    const running = start({ PORT: String(port), KINORA_DATA_DIR: dataDir });
+    children.push(running);
+    await ready(running);
+    const other = start({ PORT: String(await getFreePort()), KINORA_DATA_DIR: dataDir });
+    children.push(other);
+    expect(await other.exited).toBe(1);
+    expect(other.output()).toMatch(/in use by a running PostgreSQL/);
+    // The first one is unharmed.
+    expect((await api(port, '/readyz')).status).toBe(200);
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+  }, 180_000);
+
+  it.each([
+    [{ PORT: 'eighty' }, /^Invalid configuration: PORT must be an integer/],
+    [{ DATABASE_URL: 'mysql://db/kinora' }, /^Invalid configuration: DATABASE_URL must be a URL/],
+    [{ RATE_LIMIT_AUTH: 'lots' }, /^Invalid configuration: RATE_LIMIT_AUTH must be/],
+  ])('stops at once with one clear line for bad configuration %j', async (env, message) => {
+    const r = start({ KINORA_DATA_DIR: dataDir, PORT: '0', ...env });
+    expect(await r.exited).toBe(1);
+    const lines = r.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+});
