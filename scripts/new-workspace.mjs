@@ -22,6 +22,7 @@ const pkg = {
   description,
   type: 'module',
   exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+  scripts: { build: 'tsc -b' },
   dependencies: Object.fromEntries(deps.map((d) => [d, '*'])),
   nx: { tags: [isApp ? 'type:app' : 'type:lib', `scope:${basename(dir)}`] },
 };

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Principal } from '@kinora/contracts';
 import { defineErrors } from '@kinora/http';
+import { GATEWAY_IDENTITY_HEADER, verifyGatewayIdentity } from './gateway-identity.js';
 import { TokenError, type TokenVerifier } from './token.verifier.js';
 
 declare module 'fastify' {
@@ -25,15 +26,39 @@ export const authErrors = defineErrors({
 const BEARER = /^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*)$/;
 const WWW_AUTH = 'Bearer realm="kinora"';
 
+export interface AuthPluginOptions {
+  verifier: TokenVerifier;
+  onPrincipal?: (request: FastifyRequest, p: Principal) => void;
+  /**
+   * For a service behind the gateway: believe the identity the gateway forwards in `x-kinora-identity` when its
+   * HMAC verifies with this shared secret (docs/adr/0001-gateway-identity.md), instead of verifying the JWT again.
+   * A header that does not verify is ignored (the bearer token, if any, decides).
+   */
+  gatewayIdentity?: { secret: string };
+}
+
 /**
  * Authenticates every request that carries `Authorization: Bearer …` (an invalid or expired token is a 401 even on
  * public routes, so clients notice), sets `request.principal`, and provides `app.requireUser` for protected routes.
  */
 export const authPlugin = fp(
-  async function auth(app: FastifyInstance, opts: { verifier: TokenVerifier; onPrincipal?: (request: FastifyRequest, p: Principal) => void }) {
+  async function auth(app: FastifyInstance, opts: AuthPluginOptions) {
     app.decorate('tokenVerifier', opts.verifier);
     app.decorateRequest('principal', null);
+    const identitySecret = opts.gatewayIdentity?.secret;
     app.addHook('onRequest', async (request) => {
+      if (identitySecret !== undefined) {
+        const forwarded = request.headers[GATEWAY_IDENTITY_HEADER];
+        if (typeof forwarded === 'string') {
+          const p = verifyGatewayIdentity(identitySecret, forwarded, { method: request.method, url: request.url });
+          if (p) {
+            request.principal = p;
+            opts.onPrincipal?.(request, p);
+            return;
+          }
+          request.log.warn('ignoring an x-kinora-identity header that does not verify');
+        }
+      }
       const header = request.headers.authorization;
       if (header === undefined) return;
       const m = BEARER.exec(header);

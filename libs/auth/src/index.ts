@@ -1,4 +1,6 @@
 export { authErrors, authPlugin } from './auth.plugin.js';
+export type { AuthPluginOptions } from './auth.plugin.js';
+export { GATEWAY_IDENTITY_HEADER, signGatewayIdentity, verifyGatewayIdentity } from './gateway-identity.js';
 export { ACCEPTED_ALGORITHMS, JwksCache } from './jwks.cache.js';
 export type { JwksCacheOptions } from './jwks.cache.js';
 export { TokenError, TokenVerifier } from './token.verifier.js';

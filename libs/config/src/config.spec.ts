@@ -39,6 +39,17 @@ describe('loadConfig', () => {
     [{ STORAGE_URL: 'ftp://x' }, 'STORAGE_URL'],
     [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
     [{ COUNTER_FLUSH_INTERVAL_MS: '-5' }, 'COUNTER_FLUSH_INTERVAL_MS'],
+    [{ RATE_LIMIT_FAIL_MODE: 'maybe' }, 'RATE_LIMIT_FAIL_MODE'],
+    [{ RATE_LIMIT_STORE_TIMEOUT_MS: '0' }, 'RATE_LIMIT_STORE_TIMEOUT_MS'],
+    [{ USER_SERVICE_URL: 'ftp://user' }, 'USER_SERVICE_URL'],
+    [{ USER_SERVICE_URL: 'http://user:8080' }, 'GATEWAY_IDENTITY_SECRET'],
+    [{ GATEWAY_IDENTITY_SECRET: 'short' }, 'GATEWAY_IDENTITY_SECRET'],
+    [{ UPSTREAM_TIMEOUT_READ_MS: '5s' }, 'UPSTREAM_TIMEOUT_READ_MS'],
+    [{ UPSTREAM_RETRIES: '9' }, 'UPSTREAM_RETRIES'],
+    [{ BREAKER_FAILURE_THRESHOLD: '0' }, 'BREAKER_FAILURE_THRESHOLD'],
+    [{ BREAKER_HALF_OPEN_AFTER_MS: '1' }, 'BREAKER_HALF_OPEN_AFTER_MS'],
+    [{ UPSTREAM_MAX_CONCURRENCY: '0' }, 'UPSTREAM_MAX_CONCURRENCY'],
+    [{ STALE_IF_ERROR_MS: '-1' }, 'STALE_IF_ERROR_MS'],
   ])('rejects %j naming %s in one line', (env, variable) => {
     let error: unknown;
     try {
@@ -50,6 +61,65 @@ describe('loadConfig', () => {
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as Error).message).toContain(variable);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('gives gateway defaults: fail-open rate limits, no upstreams, bounded upstream policy', () => {
+    const c = loadConfig({});
+    expect(c.rateLimitFailMode).toBe('open');
+    expect(c.rateLimitStoreTimeoutMs).toBe(200);
+    expect(c.upstreams).toEqual({});
+    expect(c.gatewayIdentitySecret).toBeUndefined();
+    expect(c.upstreamPolicy).toEqual({
+      timeouts: { readMs: 5_000, writeMs: 15_000, uploadMs: 300_000 },
+      retries: 2,
+      breakerFailures: 5,
+      breakerHalfOpenAfterMs: 10_000,
+      maxConcurrency: 256,
+      maxQueue: 256,
+      staleIfErrorMs: 60_000,
+      discoveryTimeoutMs: 15_000,
+    });
+    expect(Object.isFrozen(c.upstreamPolicy.timeouts)).toBe(true);
+  });
+
+  it('reads upstream URLs per service, the identity secret and the upstream policy', () => {
+    const secret = 'x'.repeat(32);
+    const c = loadConfig({
+      USER_SERVICE_URL: 'http://user.kinora.svc:8080/',
+      VIDEO_SERVICE_URL: 'https://video.internal',
+      GATEWAY_IDENTITY_SECRET: secret,
+      RATE_LIMIT_FAIL_MODE: 'closed',
+      RATE_LIMIT_STORE_TIMEOUT_MS: '50',
+      UPSTREAM_TIMEOUT_READ_MS: '300',
+      UPSTREAM_TIMEOUT_WRITE_MS: '400',
+      UPSTREAM_TIMEOUT_UPLOAD_MS: '500',
+      UPSTREAM_RETRIES: '0',
+      BREAKER_FAILURE_THRESHOLD: '3',
+      BREAKER_HALF_OPEN_AFTER_MS: '250',
+      UPSTREAM_MAX_CONCURRENCY: '8',
+      UPSTREAM_MAX_QUEUE: '0',
+      STALE_IF_ERROR_MS: '0',
+      UPSTREAM_DISCOVERY_TIMEOUT_MS: '1000',
+    });
+    expect(c.upstreams).toEqual({ user: 'http://user.kinora.svc:8080', video: 'https://video.internal' });
+    expect(c.gatewayIdentitySecret).toBe(secret);
+    expect(c.rateLimitFailMode).toBe('closed');
+    expect(c.rateLimitStoreTimeoutMs).toBe(50);
+    expect(c.upstreamPolicy).toEqual({
+      timeouts: { readMs: 300, writeMs: 400, uploadMs: 500 },
+      retries: 0,
+      breakerFailures: 3,
+      breakerHalfOpenAfterMs: 250,
+      maxConcurrency: 8,
+      maxQueue: 0,
+      staleIfErrorMs: 0,
+      discoveryTimeoutMs: 1000,
+    });
+  });
+
+  it('never echoes the identity secret', () => {
+    expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).toThrow(/redacted/);
+    expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).not.toThrow(/tooshortsecret/);
   });
 
   it('never echoes a database password', () => {

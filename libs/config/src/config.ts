@@ -22,6 +22,32 @@ export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** Services that answer HTTP and can sit behind the gateway as upstreams (`<NAME>_SERVICE_URL`). */
+export const UPSTREAM_SERVICES = ['user', 'video', 'comment', 'like', 'subscription', 'analytics', 'recommendation', 'realtime'] as const;
+export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
+
+/** What the gateway does when the rate-limit store does not answer: keep serving, or answer 503. */
+export type RateLimitFailMode = 'open' | 'closed';
+
+/** How the gateway calls one upstream (the same settings apply to every upstream). */
+export interface UpstreamPolicyConfig {
+  /** Per-attempt timeouts by route class (ms): reads (GET/HEAD), writes, uploads (tus PATCH). */
+  timeouts: { readMs: number; writeMs: number; uploadMs: number };
+  /** Extra attempts for idempotent reads after a failure (0 = none). */
+  retries: number;
+  /** Consecutive failures that open an upstream's circuit breaker. */
+  breakerFailures: number;
+  /** How long an open breaker waits before letting one probe through (ms). */
+  breakerHalfOpenAfterMs: number;
+  /** Requests in flight per upstream (bulkhead) and how many more may wait for a slot. */
+  maxConcurrency: number;
+  maxQueue: number;
+  /** How long a successful anonymous read may be served again when its upstream fails (ms; 0 = never). */
+  staleIfErrorMs: number;
+  /** How long the gateway waits at start for an upstream's OpenAPI document (its route table) (ms). */
+  discoveryTimeoutMs: number;
+}
+
 export interface Config {
   /** Listening port of this process. */
   port: number;
@@ -63,6 +89,18 @@ export interface Config {
   bodyLimitBytes: number;
   /** How long SIGTERM waits for in-flight requests before closing anyway (ms). */
   shutdownGraceMs: number;
+  /** Rate-limit store (Redis) unreachable: `open` keeps serving (default), `closed` answers 503. */
+  rateLimitFailMode: RateLimitFailMode;
+  /** How long a rate-limit check waits for Redis before the fail mode applies (ms). */
+  rateLimitStoreTimeoutMs: number;
+  /** Base URLs of services reached over HTTP through the gateway (cluster mode), from `<NAME>_SERVICE_URL`. */
+  upstreams: Readonly<Partial<Record<UpstreamService, string>>>;
+  /**
+   * Secret that signs the identity the gateway forwards to services (HMAC-SHA256, see docs/adr/0001); required
+   * as soon as an upstream URL is set, optional for a service that verifies it.
+   */
+  gatewayIdentitySecret: string | undefined;
+  upstreamPolicy: UpstreamPolicyConfig;
 }
 
 /** Raised for a bad or missing variable; the message is one line naming the variable and what is expected. */
@@ -198,6 +236,25 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
 
+  const rateLimitFailMode = (str(env, 'RATE_LIMIT_FAIL_MODE') ?? 'open') as RateLimitFailMode;
+  if (rateLimitFailMode !== 'open' && rateLimitFailMode !== 'closed') {
+    throw new ConfigError('RATE_LIMIT_FAIL_MODE', '"open" or "closed"', rateLimitFailMode);
+  }
+
+  const upstreams: Partial<Record<UpstreamService, string>> = {};
+  for (const svc of UPSTREAM_SERVICES) {
+    const name = `${svc.toUpperCase()}_SERVICE_URL`;
+    const u = url(env, name, ['http:', 'https:']);
+    if (u !== undefined) upstreams[svc] = u.replace(/\/+$/, '');
+  }
+  const gatewayIdentitySecret = str(env, 'GATEWAY_IDENTITY_SECRET');
+  if (gatewayIdentitySecret !== undefined && gatewayIdentitySecret.length < 32) {
+    throw new ConfigError('GATEWAY_IDENTITY_SECRET', 'at least 32 characters', '[redacted]');
+  }
+  if (gatewayIdentitySecret === undefined && Object.keys(upstreams).length > 0) {
+    throw new ConfigError('GATEWAY_IDENTITY_SECRET', 'set (at least 32 characters) when a *_SERVICE_URL is set', undefined);
+  }
+
   const config: Config = {
     port,
     host,
@@ -225,6 +282,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustedProxies,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    rateLimitFailMode,
+    rateLimitStoreTimeoutMs: int(env, 'RATE_LIMIT_STORE_TIMEOUT_MS', 200, 10, 10_000),
+    upstreams,
+    gatewayIdentitySecret,
+    upstreamPolicy: {
+      timeouts: {
+        readMs: int(env, 'UPSTREAM_TIMEOUT_READ_MS', 5_000, 10, 600_000),
+        writeMs: int(env, 'UPSTREAM_TIMEOUT_WRITE_MS', 15_000, 10, 600_000),
+        uploadMs: int(env, 'UPSTREAM_TIMEOUT_UPLOAD_MS', 300_000, 10, 3_600_000),
+      },
+      retries: int(env, 'UPSTREAM_RETRIES', 2, 0, 5),
+      breakerFailures: int(env, 'BREAKER_FAILURE_THRESHOLD', 5, 1, 1000),
+      breakerHalfOpenAfterMs: int(env, 'BREAKER_HALF_OPEN_AFTER_MS', 10_000, 50, 600_000),
+      maxConcurrency: int(env, 'UPSTREAM_MAX_CONCURRENCY', 256, 1, 100_000),
+      maxQueue: int(env, 'UPSTREAM_MAX_QUEUE', 256, 0, 100_000),
+      staleIfErrorMs: int(env, 'STALE_IF_ERROR_MS', 60_000, 0, 86_400_000),
+      discoveryTimeoutMs: int(env, 'UPSTREAM_DISCOVERY_TIMEOUT_MS', 15_000, 0, 600_000),
+    },
   };
   return deepFreeze(config);
 }

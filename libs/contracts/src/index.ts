@@ -1,2 +1,3 @@
 export * from './common.schemas.js';
 export * from './identity.schemas.js';
+export * from './events.schemas.js';
