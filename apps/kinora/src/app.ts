@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { type Database, dbPlugin } from '@kinora/db';
+import { type Database, dbPlugin, runMigrations } from '@kinora/db';
+import { createInProcessEventBus, eventsMigrationsDir, type EventBus } from '@kinora/events';
+import { createStore, type ObjectStore } from '@kinora/storage';
 import { gatewayPlugin } from '@kinora/gateway';
 import { createBaseApp, type Logger } from '@kinora/observability';
 import { accessTokenIssuer, createUserModule, type ScryptParams } from '@kinora/user';
@@ -11,6 +13,19 @@ export interface KinoraDeps {
   logger: Logger;
   /** Password hashing cost (tests lower it). */
   scrypt?: ScryptParams;
+  /** The event bus; default: the in-process bus whose log lives in the database (closed with the app). */
+  bus?: EventBus;
+  /** Media and uploads; default: the store `STORAGE_URL` names. */
+  store?: ObjectStore;
+}
+
+/** What every service module of this process shares. */
+export interface PlatformContext {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  bus: EventBus;
+  store: ObjectStore;
 }
 
 /**
@@ -26,6 +41,15 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   });
   await app.register(dbPlugin, { database: deps.database });
 
+  let bus = deps.bus;
+  if (!bus) {
+    await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
+    const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
+    app.addHook('onClose', async () => own.close());
+    bus = own;
+  }
+  const ctx: PlatformContext = { config, database: deps.database, logger: deps.logger, bus, store: deps.store ?? createStore(config.storageUrl) };
+
   const user = await createUserModule({
     database: deps.database,
     config,
@@ -37,6 +61,8 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => user.jwks(), cooldownMs: 0, maxAgeMs: 10_000 });
   await app.register(gatewayPlugin, { config, verifier, onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId) });
 
+  // Service modules: each mounts its encapsulated routes and starts its consumers (stopped on close).
   if (config.services.includes('user')) await app.register(user.plugin);
+  void ctx; // the services below share it
   return app;
 }

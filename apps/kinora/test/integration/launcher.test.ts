@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +144,40 @@ describe('the all-in-one launcher on embedded defaults', () => {
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
   }, 180_000);
+
+  it('exports OpenTelemetry traces over OTLP/HTTP, continuing the caller\'s trace, and logs its trace id', async () => {
+    const received: Buffer[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url === '/v1/traces') received.push(Buffer.concat(chunks));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const collectorPort = (collector.address() as AddressInfo).port;
+    try {
+      const port = await getFreePort();
+      const traced = start({ PORT: String(port), KINORA_DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}` });
+      children.push(traced);
+      await ready(traced);
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const res = await api(port, '/api/v1/channels/01900000-0000-7000-8000-000000000000', {
+        headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01`, 'x-request-id': 'otel-check' },
+      });
+      expect(res.status).toBe(404);
+      traced.child.kill('SIGTERM'); // the SDK flushes its spans on shutdown
+      expect(await traced.exited).toBe(0);
+      const all = Buffer.concat(received);
+      expect(all.length).toBeGreaterThan(0);
+      expect(all.includes(Buffer.from(traceId, 'hex'))).toBe(true);
+      const line = traced.output().split('\n').find((l) => l.includes('"reqId":"otel-check"'));
+      expect(line).toContain(`"traceId":"${traceId}"`);
+    } finally {
+      collector.close();
+    }
+  }, 120_000);
 
   it.each([
     [{ PORT: 'eighty' }, /^Invalid configuration: PORT must be an integer/],

@@ -1,0 +1,161 @@
+import { describe, expect, it } from '@jest/globals';
+import { buildLadder } from './ladder.builder.js';
+import type { MediaSource } from './probe.validator.js';
+import { buildSpriteArgs, buildTranscodeArgs, planStoryboard, storyboardGrid } from './transcode-args.builder.js';
+
+const landscape: MediaSource = {
+  durationSec: 6,
+  video: { index: 0, codecName: 'h264', width: 1920, height: 1080, frameRate: { num: 30000, den: 1001 } },
+  audio: { index: 1, codecName: 'aac', channels: 2, sampleRate: 44100 },
+};
+const silentPortrait: MediaSource = {
+  durationSec: 4,
+  video: { index: 2, codecName: 'hevc', width: 720, height: 1280, frameRate: { num: 25, den: 1 } },
+  audio: null,
+};
+
+function argsOf(source: MediaSource, options = {}) {
+  return buildTranscodeArgs(source, buildLadder(source), '/in/source.mp4', '/out', options);
+}
+
+/** `-flag value` pairs as lines, so snapshot diffs read like a command line. */
+function asLines(args: readonly string[]): string {
+  const lines: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (a.startsWith('-') && next !== undefined && !(next.startsWith('-') && !/^-\d/.test(next))) {
+      lines.push(`${a} ${next}`);
+      i++;
+    } else {
+      lines.push(a);
+    }
+  }
+  return lines.join('\n');
+}
+
+describe('buildTranscodeArgs', () => {
+  it('landscape 1080p with audio: one decode, six rungs, two audio renditions, poster and storyboard', () => {
+    const { args, layout } = argsOf(landscape);
+    expect(asLines(args)).toMatchSnapshot();
+    expect(layout).toMatchSnapshot();
+  });
+
+  it('silent portrait, 2 s segments, slow preset, no poster or storyboard', () => {
+    const { args, layout } = argsOf(silentPortrait, { segmentSec: 2, preset: 'slow', poster: false, storyboard: false, threads: 2 });
+    expect(asLines(args)).toMatchSnapshot();
+    expect(layout.audio).toEqual([]);
+    expect(layout.poster).toBeNull();
+    expect(layout.storyboard).toBeNull();
+    expect(args).not.toContain('-c:a');
+  });
+
+  it('decodes once: exactly one input and one split feeding every output', () => {
+    const { args } = argsOf(landscape);
+    expect(args.filter((a) => a === '-i')).toHaveLength(1);
+    const graph = args[args.indexOf('-filter_complex') + 1]!;
+    expect(graph.match(/split=/g)).toHaveLength(1);
+    expect(graph).toContain('split=8'); // 6 rungs + poster + storyboard
+    expect(graph.startsWith('[0:0]fps=30000/1001,format=yuv420p,')).toBe(true);
+  });
+
+  it('aligns keyframes: fixed 2 s GOP, no scene cuts, keyframes forced by time', () => {
+    const { args } = argsOf(landscape);
+    const value = (flag: string) => args[args.indexOf(flag) + 1];
+    expect(value('-g')).toBe('60');
+    expect(value('-keyint_min')).toBe('60');
+    expect(value('-sc_threshold')).toBe('0');
+    expect(value('-force_key_frames')).toBe('expr:gte(t,n_forced*2)');
+    expect(value('-hls_time')).toBe('4');
+    expect(value('-preset')).toBe('veryfast');
+  });
+
+  it('maps the chosen video and audio streams by index, and the input through the file: protocol', () => {
+    const { args } = argsOf({ ...landscape, video: { ...landscape.video, index: 3 }, audio: { ...landscape.audio!, index: 5 } });
+    expect(args[args.indexOf('-i') + 1]).toBe('file:/in/source.mp4');
+    expect(args[args.indexOf('-filter_complex') + 1]).toMatch(/^\[0:3\]/);
+    expect(args.filter((a) => a === '0:5')).toHaveLength(2);
+  });
+
+  it('refuses relative paths, a % in the output directory and segment lengths that break alignment', () => {
+    const ladder = buildLadder(landscape);
+    expect(() => buildTranscodeArgs(landscape, ladder, 'in.mp4', '/out')).toThrow(/absolute/);
+    expect(() => buildTranscodeArgs(landscape, ladder, '/in.mp4', 'out')).toThrow(/absolute/);
+    expect(() => buildTranscodeArgs(landscape, ladder, '/in.mp4', '/out/100%')).toThrow(/%/);
+    expect(() => buildTranscodeArgs(landscape, ladder, '/in.mp4', '/out', { segmentSec: 3 as 4 })).toThrow(/multiple/);
+    expect(() => buildTranscodeArgs(landscape, ladder, '/in.mp4', '/out', { segmentSec: 6 as 4 })).toThrow(/at most 4/);
+  });
+
+  it('takes the poster at 10% of the duration at the largest size up to 720p', () => {
+    const { layout } = argsOf({ ...landscape, durationSec: 100 });
+    // 10 s at 30000/1001 fps is frame 300 (10.010 s).
+    expect(layout.poster).toEqual({ path: 'poster.jpg', width: 1280, height: 720, atSec: 10.01, frame: 300 });
+    expect(argsOf({ ...landscape, durationSec: 0.05 }).layout.poster).toMatchObject({ frame: 0, atSec: 0 });
+    expect(argsOf({ ...landscape, durationSec: 0.05 }).args).toContain('1'); // -frames:v 1 when the poster is frame 0
+  });
+});
+
+describe('planStoryboard', () => {
+  const video = landscape.video;
+  it('one tile per second for short videos', () => {
+    expect(planStoryboard({ durationSec: 6, video })).toMatchObject({ intervalSec: 1, tileCount: 6, tileWidth: 160, tileHeight: 90 });
+  });
+
+  it('about a hundred tiles for longer videos, at most 10 s apart', () => {
+    expect(planStoryboard({ durationSec: 600, video })).toMatchObject({ intervalSec: 6, tileCount: 100, maxColumns: 10, maxRows: 10 });
+    expect(planStoryboard({ durationSec: 7200, video })).toMatchObject({ intervalSec: 10, tileCount: 720 });
+  });
+
+  it('portrait tiles are 90×160', () => {
+    expect(planStoryboard({ durationSec: 10, video: { ...video, width: 1080, height: 1920 } })).toMatchObject({ tileWidth: 90, tileHeight: 160 });
+  });
+
+  it('honours explicit options', () => {
+    expect(planStoryboard({ durationSec: 60, video }, { intervalSec: 5, tileLongSide: 240, maxColumns: 5, maxRows: 2 })).toMatchObject({
+      intervalSec: 5,
+      tileCount: 12,
+      maxColumns: 5,
+      maxRows: 2,
+      tileWidth: 240,
+      tileHeight: 136,
+    });
+    expect(() => planStoryboard({ durationSec: 60, video }, { intervalSec: 0 })).toThrow(/positive/);
+  });
+});
+
+describe('storyboardGrid', () => {
+  it.each([
+    [1, { columns: 1, rows: 1 }],
+    [6, { columns: 6, rows: 1 }],
+    [10, { columns: 10, rows: 1 }],
+    [11, { columns: 10, rows: 2 }],
+    [100, { columns: 10, rows: 10 }],
+    [720, { columns: 10, rows: 10 }],
+  ])('%d thumbnails → %j', (count, grid) => {
+    expect(storyboardGrid(count, 10, 10)).toEqual(grid);
+  });
+});
+
+describe('buildSpriteArgs', () => {
+  it('tiles the numbered thumbnails into numbered sheets', () => {
+    const { layout } = argsOf(landscape);
+    expect(buildSpriteArgs(layout.storyboard!, '/out', { columns: 6, rows: 1 })).toEqual([
+      '-y',
+      '-framerate',
+      '1',
+      '-start_number',
+      '0',
+      '-i',
+      '/out/storyboard/thumb_%d.jpg',
+      '-vf',
+      'tile=6x1',
+      '-fps_mode',
+      'passthrough',
+      '-q:v',
+      '5',
+      '-start_number',
+      '0',
+      '/out/storyboard/sprite_%d.jpg',
+    ]);
+  });
+});

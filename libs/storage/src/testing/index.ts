@@ -1,0 +1,1 @@
+export { describeObjectStoreContract, readBody, INVALID_KEYS } from './object-store.contract.js';
