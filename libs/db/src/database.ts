@@ -113,6 +113,16 @@ export class Database {
     }
   }
 
+  /**
+   * Records that `principal` just wrote, from a request that was not authenticated as it (registration, sign-in,
+   * token refresh): its next requests read from the primary for the sticky window too.
+   */
+  markWriteBy(principal: string): void {
+    this.markWrite();
+    this.recentWriters.set(principal, Date.now() + this.stickyMs);
+    if (this.recentWriters.size > 10_000) this.pruneWriters();
+  }
+
   markWrite(): void {
     const ctx = this.als.getStore();
     if (!ctx) return;

@@ -10,6 +10,8 @@ export class SessionRepository {
   constructor(private readonly db: Database) {}
 
   async createSession(sessionId: string, userId: string, tokenHash: Buffer, expiresAt: Date): Promise<void> {
+    // The new login's first requests read its own account from the primary while replicas catch up.
+    this.db.markWriteBy(userId);
     await this.db.transaction(async (c) => {
       await c.query('INSERT INTO users.sessions (id, user_id) VALUES ($1, $2)', [sessionId, userId]);
       await c.query('INSERT INTO users.refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)', [tokenHash, sessionId, expiresAt]);
@@ -21,7 +23,7 @@ export class SessionRepository {
    * presentations of one token serialise: the first rotates, the second sees it spent and revokes the family.
    */
   async rotate(oldHash: Buffer, newHash: Buffer, newExpiresAt: Date): Promise<RefreshOutcome> {
-    return this.db.transaction(async (c) => {
+    const outcome = await this.db.transaction(async (c): Promise<RefreshOutcome> => {
       const { rows } = await c.query<{ session_id: string; user_id: string; used_at: Date | null; expired: boolean; revoked: boolean }>(
         `SELECT t.session_id, s.user_id, t.used_at, t.expires_at <= now() AS expired, s.revoked_at IS NOT NULL AS revoked
            FROM users.refresh_tokens t JOIN users.sessions s ON s.id = t.session_id
@@ -39,6 +41,8 @@ export class SessionRepository {
       await c.query('INSERT INTO users.refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)', [newHash, row.session_id, newExpiresAt]);
       return { kind: 'rotated', sessionId: row.session_id, userId: row.user_id };
     });
+    if (outcome.kind !== 'invalid') this.db.markWriteBy(outcome.userId);
+    return outcome;
   }
 
   /** Revokes the session a refresh token belongs to (logout). Unknown tokens are ignored. */

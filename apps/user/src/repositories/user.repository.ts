@@ -28,6 +28,9 @@ export class UserRepository {
         const [u] = await tx.insert(users).values(user).returning();
         await tx.insert(channels).values(channel);
         return { ...u!, channelId: channel.id };
+      }).then((created) => {
+        this.db.markWriteBy(created.id);
+        return created;
       });
     } catch (err) {
       asUniqueViolation(err);

@@ -328,6 +328,26 @@ describe('users/me', () => {
   });
 });
 
+describe('read-your-writes while the replica lags', () => {
+  // Regression: a refresh (an unauthenticated write) followed by GET /users/me read a lagging replica and got 404.
+  it('serves a new login its own account from the primary while replay is paused', async () => {
+    const replica = new pg.Client({ connectionString: tdb.replicaUrl });
+    await replica.connect();
+    await replica.query('SELECT pg_wal_replay_pause()');
+    try {
+      const { body } = await register();
+      // An anonymous reader still sees the replica, where the new channel does not exist yet: the lag is real.
+      expect((await app.inject({ method: 'GET', url: `/api/v1/channels/${body.user.channelId}` })).statusCode).toBe(404);
+      expect((await app.inject({ method: 'GET', url: '/api/v1/users/me', headers: bearer(body.accessToken) })).statusCode).toBe(200);
+      const pair = json(await app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: body.refreshToken } }));
+      expect((await app.inject({ method: 'GET', url: '/api/v1/users/me', headers: bearer(pair.accessToken) })).statusCode).toBe(200);
+    } finally {
+      await replica.query('SELECT pg_wal_replay_resume()');
+      await replica.end();
+    }
+  });
+});
+
 describe('channels', () => {
   it('lets the owner change the channel; others get 403, anonymous 401', async () => {
     const owner = (await register()).body;
