@@ -1,25 +1,95 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
+import { Redis } from 'ioredis';
+import { Pool } from 'undici';
 import { authPlugin, type TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import type { Principal } from '@kinora/contracts';
+import type { RateLimitTierName } from '@kinora/http';
+import { cacheVerifiedTokens, type TokenCacheOptions } from './auth/token-cache.js';
+import { proxyPlugin } from './proxy/proxy.plugin.js';
+import { TIER_EXTENSION } from './proxy/openapi-routes.js';
+import { gatewayRateLimitPlugin } from './rate-limit/rate-limit.plugin.js';
+import { upstreamsPlugin } from './resilience/upstreams.plugin.js';
+import { defaultTierOf, RouteTable, stripQuery, type OwnerRule } from './routing/route-table.js';
+
+export type GatewayConfig = Pick<
+  Config,
+  'corsOrigins' | 'rateLimits' | 'redisUrl' | 'rateLimitFailMode' | 'rateLimitStoreTimeoutMs' | 'upstreamPolicy' | 'upstreams' | 'gatewayIdentitySecret'
+>;
 
 export interface GatewayOptions {
-  config: Pick<Config, 'corsOrigins'>;
+  config: GatewayConfig;
   verifier: TokenVerifier;
   /** Called once a request is authenticated (e.g. to route its reads to the primary after it wrote). */
   onPrincipal?: (request: FastifyRequest, principal: Principal) => void;
+  /**
+   * Cluster mode: proxy the routes of these upstreams (name → connection pool, see {@link createUpstreamPools}).
+   * Absent in embedded mode, where the service plugins registered after the gateway are guarded in-process.
+   */
+  pools?: ReadonlyMap<string, Pool>;
+  /** Rate-limit store; default: a client for `config.redisUrl` (closed with the app), else in-process counters. */
+  redis?: Redis;
+  /** Redis key prefix of the rate-limit counters (tests isolate themselves with it). */
+  rateLimitKeyPrefix?: string;
+  /** Store failures are logged at most once per interval (default 60 s). */
+  rateLimitErrorLogIntervalMs?: number;
+  /** Which upstream owns which path (default: the contract's services). */
+  routeOwners?: readonly OwnerRule[];
+  tokenCache?: TokenCacheOptions;
+}
+
+/** One keep-alive connection pool per upstream base URL. */
+export function createUpstreamPools(upstreams: Readonly<Record<string, string | undefined>>, connections = 128): Map<string, Pool> {
+  const pools = new Map<string, Pool>();
+  for (const [name, url] of Object.entries(upstreams)) {
+    if (url) pools.set(name, new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 10_000, connectTimeout: 2_000 }));
+  }
+  return pools;
+}
+
+/** A Redis client that fails fast while Redis is away instead of queueing commands, for the rate-limit checks. */
+export function createRateLimitRedis(url: string, commandTimeoutMs: number): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 1_000,
+    enableAutoPipelining: true,
+    retryStrategy: (times) => Math.min(50 * times, 1_000),
+    connectionName: 'kinora-gateway-rate-limit',
+  });
 }
 
 /**
- * The gateway chain every API request passes before a service sees it: CORS for the configured web origins,
- * then authentication of bearer tokens. Registered at the root (fastify-plugin) so the service plugins mounted
- * after it share `request.principal` and `app.requireUser`.
+ * The gateway chain every API request passes before a service sees it, the same in both modes:
+ * CORS for the configured web origins → authentication of bearer tokens (verified tokens cached until they expire)
+ * → rate limits per tier (Redis) → per-upstream resilience (timeout, bulkhead, circuit breaker, stale-if-error).
+ * Embedded, it wraps the service plugins registered after it; in cluster mode (`pools`) it proxies to them,
+ * forwarding the identity as a signed header. Registered at the root (fastify-plugin) so the services share
+ * `request.principal` and `app.requireUser`.
  */
 export const gatewayPlugin = fp(
   async function gateway(app: FastifyInstance, opts: GatewayOptions) {
-    const origins = opts.config.corsOrigins;
+    const { config } = opts;
+    const routes = new RouteTable(opts.routeOwners);
+
+    // Tiers are decided once per route where the route allows it; the others (catch-alls, routes registered before
+    // the gateway) are looked up per request.
+    app.addHook('onRoute', (route) => {
+      const url = route.url ?? route.path;
+      if (route.config?.rateLimitTier === undefined && typeof route.method === 'string' && !url.includes('*')) {
+        route.config = { ...route.config, rateLimitTier: defaultTierOf(route.method, url) };
+      }
+      const tier = route.config?.rateLimitTier;
+      const schema = route.schema as Record<string, unknown> | undefined;
+      if (tier && schema && !schema['hide'] && routes.ownerOf(url) !== undefined) schema[TIER_EXTENSION] = tier;
+    });
+    const tierOf = (request: FastifyRequest): RateLimitTierName =>
+      request.routeOptions.config.rateLimitTier ?? defaultTierOf(request.method, stripQuery(request.url));
+
+    const origins = config.corsOrigins;
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : [...origins],
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
@@ -28,7 +98,57 @@ export const gatewayPlugin = fp(
       maxAge: 600,
       credentials: false,
     });
-    await app.register(authPlugin, { verifier: opts.verifier, ...(opts.onPrincipal ? { onPrincipal: opts.onPrincipal } : {}) });
+
+    const verifier = cacheVerifiedTokens(opts.verifier, opts.tokenCache);
+    await app.register(authPlugin, { verifier, ...(opts.onPrincipal ? { onPrincipal: opts.onPrincipal } : {}) });
+
+    let redis = opts.redis;
+    if (!redis && config.redisUrl) {
+      const own = createRateLimitRedis(config.redisUrl, config.rateLimitStoreTimeoutMs);
+      let lastError = 0;
+      own.on('error', (err: Error) => {
+        // ioredis reports every failed reconnect; the rate-limit hook logs outages once per interval already.
+        if (Date.now() - lastError > 60_000) app.log.warn({ err: { message: err.message } }, 'rate-limit Redis connection error');
+        lastError = Date.now();
+      });
+      app.addHook('onClose', async () => {
+        own.disconnect();
+      });
+      redis = own;
+    }
+    if (redis && redis.status !== 'ready') {
+      // Give the first connection a moment so the first requests are counted; past that, fail-open/closed applies.
+      const r = redis;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, 2_000);
+        function done() {
+          clearTimeout(t);
+          r.off('ready', done);
+          resolve();
+        }
+        r.once('ready', done);
+      });
+    }
+    await app.register(gatewayRateLimitPlugin, {
+      tiers: config.rateLimits,
+      ...(redis ? { redis } : {}),
+      failMode: config.rateLimitFailMode,
+      tierOf,
+      ...(opts.rateLimitKeyPrefix ? { keyPrefix: opts.rateLimitKeyPrefix } : {}),
+      ...(opts.rateLimitErrorLogIntervalMs !== undefined ? { errorLogIntervalMs: opts.rateLimitErrorLogIntervalMs } : {}),
+    });
+
+    await app.register(upstreamsPlugin, { policy: config.upstreamPolicy, routes });
+
+    if (opts.pools && opts.pools.size > 0) {
+      if (!config.gatewayIdentitySecret) throw new Error('GATEWAY_IDENTITY_SECRET is required to proxy to upstreams');
+      await app.register(proxyPlugin, {
+        pools: opts.pools,
+        identitySecret: config.gatewayIdentitySecret,
+        routes,
+        discoveryTimeoutMs: config.upstreamPolicy.discoveryTimeoutMs,
+      });
+    }
   },
-  { name: '@kinora/gateway', fastify: '5.x', dependencies: ['@kinora/http/problem'] },
+  { name: '@kinora/gateway', fastify: '5.x', dependencies: ['@kinora/http/problem', '@kinora/observability'] },
 );

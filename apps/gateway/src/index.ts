@@ -1,2 +1,14 @@
-export { gatewayPlugin } from './gateway.plugin.js';
-export type { GatewayOptions } from './gateway.plugin.js';
+export { ACCESS_TOKEN_AUDIENCE, buildGateway } from './app.js';
+export type { GatewayDeps } from './app.js';
+export { createRateLimitRedis, createUpstreamPools, gatewayPlugin } from './gateway.plugin.js';
+export type { GatewayConfig, GatewayOptions } from './gateway.plugin.js';
+export { cacheVerifiedTokens } from './auth/token-cache.js';
+export type { TokenCacheOptions } from './auth/token-cache.js';
+export { httpJwksFetcher } from './auth/http-jwks.js';
+export { rateLimitKey } from './rate-limit/rate-limit.plugin.js';
+export { DEFAULT_ROUTE_OWNERS, defaultTierOf, routeClassOf, RouteTable } from './routing/route-table.js';
+export type { OwnerRule } from './routing/route-table.js';
+export { isIdentityHeader } from './proxy/forward.js';
+export { routesFromOpenApi, toFastifyPath } from './proxy/openapi-routes.js';
+export type { DiscoveredRoute, OpenApiDocument } from './proxy/openapi-routes.js';
+export { UpstreamRegistry } from './resilience/upstreams.plugin.js';
