@@ -1,0 +1,204 @@
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { JSONWebKeySet } from 'jose';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { authPlugin, TokenVerifier } from '@kinora/auth';
+import type { Config } from '@kinora/config';
+import { dbPlugin, runMigrations, type Database } from '@kinora/db';
+import { createInProcessEventBus, eventsMigrationsDir, type EventBus } from '@kinora/events';
+import { createBaseApp, type Logger } from '@kinora/observability';
+import { VideoProjection } from '@kinora/projections';
+import { CounterConsumer, type CounterConsumerOptions } from './events/counter.consumer.js';
+import { countsAsChannelVideo } from './events/engagement.mapping.js';
+import { AnalyticsMetrics, type LagSource } from './metrics.js';
+import { CounterRepository } from './repositories/counter.repository.js';
+import { FactsRepository } from './repositories/facts.repository.js';
+import { analyticsRoutes } from './routes/analytics/analytics.routes.js';
+import { viewsRoutes } from './routes/views/views.routes.js';
+import { PartitionMaintenance } from './services/partition.maintenance.js';
+import { CachedStatsReader, type StatsReader } from './services/stats.reader.js';
+import { InProcessViewDedupe, RedisViewDedupe, type ViewDedupe } from './services/view.dedupe.js';
+import { ViewService } from './services/view.service.js';
+
+export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
+
+/** One view per viewer per video per hour. */
+const VIEW_WINDOW_SEC = 3600;
+
+export interface AnalyticsModuleOptions {
+  database: Database;
+  bus: EventBus;
+  config: Pick<Config, 'counterFlushIntervalMs' | 'analyticsRetentionDays' | 'redisUrl'>;
+  logger: Logger;
+  /** Where the metrics go (the app's registry); default a private one. */
+  registry?: Registry;
+  /** Redis for the view dedupe window; default: one from `config.redisUrl` if set, else in-process. */
+  redis?: Redis;
+  /** End offsets of topics for the lag gauge; default: from the bus (Kafka) or the in-process log. */
+  lagSource?: LagSource;
+  /** Tuning of the counter consumer (batch size, bounds, dead-letter attempts, a test guard). */
+  counters?: Partial<Omit<CounterConsumerOptions, 'bus' | 'counters' | 'facts' | 'metrics' | 'logger' | 'factWindow'>>;
+  /** How long counter reads are cached in-process (ms). Default 5000. */
+  statsCacheMs?: number;
+  viewWindowSec?: number;
+}
+
+export interface AnalyticsModule {
+  /** Routes: POST /api/v1/videos/:id/views, GET /api/v1/videos/:id/analytics (needs the auth plugin). */
+  plugin: FastifyPluginAsync;
+  /** Counter reads for the video and user modules (`VideoStatsReader`, `ChannelStatsReader`). */
+  stats: StatsReader;
+  counters: CounterConsumer;
+  views: ViewService;
+  maintenance: PartitionMaintenance;
+  projection: VideoProjection;
+  metrics: AnalyticsMetrics;
+  /** Creates partitions, joins the consumer groups (counters, video projection), starts the timers. */
+  start(): Promise<void>;
+  /** Stops consuming and flushes what is pending. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Migrates schema `analytics` and wires the service; nothing consumes until `start()`. */
+export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promise<AnalyticsModule> {
+  const { database, bus, config, logger } = opts;
+  await runMigrations(database.primary, { schema: 'analytics', dir: migrationsDir, logger });
+  const counterRepo = new CounterRepository(database);
+  const facts = new FactsRepository(database);
+  const metrics = new AnalyticsMetrics(opts.registry ?? new Registry());
+  const maintenance = new PartitionMaintenance({ database, facts, retentionDays: config.analyticsRetentionDays, logger });
+  const projection = new VideoProjection({
+    database,
+    schema: 'analytics',
+    bus,
+    logger,
+    // The channel's video count follows its public ready videos, exactly once per applied version.
+    onChange: async ({ client, previous, current }) => {
+      const was = countsAsChannelVideo(previous);
+      const is = countsAsChannelVideo(current);
+      if (was && (!is || previous!.channelId !== current.channelId)) await counterRepo.addChannelDelta(client, previous!.channelId, { subscribers: 0, videos: -1 });
+      if (is && (!was || previous!.channelId !== current.channelId)) await counterRepo.addChannelDelta(client, current.channelId, { subscribers: 0, videos: 1 });
+    },
+  });
+  await projection.migrate(logger);
+  const counters = new CounterConsumer({
+    bus,
+    counters: counterRepo,
+    facts,
+    metrics,
+    logger,
+    flushIntervalMs: config.counterFlushIntervalMs,
+    factWindow: () => maintenance.writableDays(),
+    lagSource: opts.lagSource ?? lagSourceFor(bus, database),
+    ...opts.counters,
+  });
+  let redis = opts.redis;
+  const ownRedis = !redis && config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 500 }) : undefined;
+  redis ??= ownRedis;
+  const windowSec = opts.viewWindowSec ?? VIEW_WINDOW_SEC;
+  const dedupe: ViewDedupe = redis ? new RedisViewDedupe(redis, windowSec) : new InProcessViewDedupe(windowSec * 1000);
+  const views = new ViewService(dedupe, bus, logger);
+  const stats = new CachedStatsReader(counterRepo, { cacheMs: opts.statsCacheMs ?? 5_000 });
+
+  let started = false;
+  let closing: Promise<void> | null = null;
+  const plugin: FastifyPluginAsync = async (app) => {
+    await app.register(viewsRoutes, { views, videos: projection });
+    await app.register(analyticsRoutes, { facts, videos: projection });
+  };
+  return {
+    plugin,
+    stats,
+    counters,
+    views,
+    maintenance,
+    projection,
+    metrics,
+    async start() {
+      if (started) return;
+      started = true;
+      await maintenance.runOnce();
+      maintenance.start();
+      await projection.start();
+      await counters.start();
+    },
+    close() {
+      closing ??= (async () => {
+        await views.drain();
+        await counters.stop();
+        await projection.close();
+        await maintenance.stop();
+        if (ownRedis) await ownRedis.quit().catch(() => ownRedis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
+
+/** End offsets for the lag gauge: Kafka's log ends, or the in-process log's partition counters. */
+export function lagSourceFor(bus: EventBus, database?: Database): LagSource {
+  const kafka = bus as EventBus & { topicOffsets?: (topic: string) => Promise<Array<{ partition: number; high: string }>> };
+  if (typeof kafka.topicOffsets === 'function') return { endOffsets: (topic) => kafka.topicOffsets!(topic) };
+  if (!database) throw new Error('the in-process bus needs its database to report log ends');
+  return {
+    async endOffsets(topic) {
+      const { rows } = await database.primary.query<{ partition: number; high: string }>(
+        'SELECT partition, next_offset::text AS high FROM events.partitions WHERE topic = $1 ORDER BY partition',
+        [topic],
+      );
+      return rows;
+    },
+  };
+}
+
+export interface AnalyticsAppDeps {
+  database: Database;
+  logger: Logger;
+  bus?: EventBus;
+  verifier?: TokenVerifier;
+  redis?: Redis;
+}
+
+/**
+ * The analytics service as its own process: base app, database, authentication (tokens verified against the user
+ * service's JWKS), the routes, and the consumers started. Nothing listens yet; `app.close()` stops the consumers.
+ */
+export async function buildApp(config: Config, deps: AnalyticsAppDeps): Promise<FastifyInstance> {
+  const app = await createBaseApp({
+    logger: deps.logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    trustedProxies: config.trustedProxies,
+    openapi: { title: 'Kinora analytics service', version: '0.1.0', publicUrl: config.publicUrl },
+  });
+  await app.register(dbPlugin, { database: deps.database });
+  let bus = deps.bus;
+  if (!bus) {
+    await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
+    const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
+    app.addHook('onClose', async () => own.close());
+    bus = own;
+  }
+  const mod = await createAnalyticsModule({ database: deps.database, bus, config, logger: deps.logger, registry: app.metrics, ...(deps.redis ? { redis: deps.redis } : {}) });
+  const userUrl = config.upstreams.user ?? config.publicUrl;
+  const verifier =
+    deps.verifier ??
+    new TokenVerifier({
+      issuer: config.publicUrl,
+      audience: 'kinora-api',
+      fetchJwks: async () => {
+        const res = await fetch(`${userUrl}/.well-known/jwks.json`, { signal: AbortSignal.timeout(5000) });
+        if (!res.ok) throw new Error(`JWKS fetch answered ${res.status}`);
+        return (await res.json()) as JSONWebKeySet;
+      },
+    });
+  await app.register(authPlugin, {
+    verifier,
+    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
+    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
+  });
+  await app.register(mod.plugin);
+  await mod.start();
+  app.addHook('onClose', async () => mod.close());
+  return app;
+}

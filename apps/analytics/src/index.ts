@@ -1,0 +1,18 @@
+export { buildApp, createAnalyticsModule, lagSourceFor, migrationsDir } from './app.js';
+export type { AnalyticsAppDeps, AnalyticsModule, AnalyticsModuleOptions } from './app.js';
+export { COUNTERS_GROUP, CounterConsumer, DLQ_HEADERS } from './events/counter.consumer.js';
+export type { CounterConsumerOptions, FlushResult } from './events/counter.consumer.js';
+export { counterEffect, countsAsChannelVideo, ENGAGEMENT_TOPICS, UnprocessableEventError } from './events/engagement.mapping.js';
+export type { CounterEffect } from './events/engagement.mapping.js';
+export { replayDeadLetters } from './events/dlq.replay.js';
+export type { ReplayOptions, ReplayResult } from './events/dlq.replay.js';
+export { AnalyticsMetrics } from './metrics.js';
+export type { LagSource } from './metrics.js';
+export { CounterRepository, SHARDS } from './repositories/counter.repository.js';
+export { FactsRepository, partitionName } from './repositories/facts.repository.js';
+export { PartitionMaintenance } from './services/partition.maintenance.js';
+export { CachedStatsReader } from './services/stats.reader.js';
+export type { ChannelStats, StatsReader, VideoStats } from './services/stats.reader.js';
+export { InProcessViewDedupe, RedisViewDedupe } from './services/view.dedupe.js';
+export type { ViewDedupe } from './services/view.dedupe.js';
+export { ViewService } from './services/view.service.js';
