@@ -1,0 +1,22 @@
+import type { Principal } from '@kinora/contracts';
+import type { VideoChannel, VideoStats } from '@kinora/contracts';
+
+/**
+ * Where the video service learns the uploader's channel (id, handle, name) when a video is created; the copy is
+ * kept with the video. Embedded: the user module in-process. Cluster: the user service over HTTP.
+ */
+export interface ChannelDirectory {
+  /** The principal's channel, or null when the user has none (yet: replicas may lag behind a registration). */
+  channelOf(principal: Principal, request: { authorization?: string }): Promise<VideoChannel | null>;
+}
+
+/** Counters owned by analytics; zero until it reports. */
+export interface VideoStatsReader {
+  statsOf(videoIds: readonly string[]): Promise<Map<string, VideoStats>>;
+}
+
+export const zeroStats: VideoStatsReader = {
+  statsOf: async () => new Map(),
+};
+
+export const ZERO_STATS: VideoStats = Object.freeze({ views: 0, likes: 0, dislikes: 0, comments: 0 });

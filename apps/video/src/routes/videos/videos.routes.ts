@@ -1,0 +1,130 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  CreateVideoBodySchema,
+  ListVideosQuerySchema,
+  PageSchema,
+  PaginationQuerySchema,
+  problemResponses,
+  SearchVideosQuerySchema,
+  UpdateVideoBodySchema,
+  UuidSchema,
+  VideoSchema,
+} from '@kinora/contracts';
+import type { VideoService } from '../../services/video.service.js';
+
+const IdParams = Type.Object({ id: UuidSchema }, { additionalProperties: false });
+const ChannelParams = Type.Object({ channelId: UuidSchema }, { additionalProperties: false });
+const VideoPage = PageSchema(VideoSchema);
+
+export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async (app, { videos }) => {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['videos'];
+  const security = [{ bearerAuth: [] }];
+
+  r.post(
+    '/api/v1/videos',
+    {
+      preHandler: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: 'Create a video (then upload its file with tus at `uploadUrl`)',
+        body: CreateVideoBodySchema,
+        response: { 201: VideoSchema, ...problemResponses(400, 401, 503) },
+      },
+    },
+    async (request, reply) => {
+      const video = await videos.create(request.principal!, request.body, request.headers.authorization);
+      return reply.code(201).header('location', `/api/v1/videos/${video.id}`).send(video);
+    },
+  );
+
+  r.get(
+    '/api/v1/videos/:id',
+    {
+      schema: {
+        tags,
+        summary: "A video (another user's private or unfinished video is 404)",
+        params: IdParams,
+        response: { 200: VideoSchema, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => videos.get(request.principal, request.params.id),
+  );
+
+  r.patch(
+    '/api/v1/videos/:id',
+    {
+      preHandler: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: "Change one's video (403 for someone else's visible video, 404 for one they cannot see)",
+        params: IdParams,
+        body: UpdateVideoBodySchema,
+        response: { 200: VideoSchema, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => videos.update(request.principal!, request.params.id, request.body),
+  );
+
+  r.delete(
+    '/api/v1/videos/:id',
+    {
+      preHandler: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: "Delete one's video and its media",
+        params: IdParams,
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await videos.remove(request.principal!, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.get(
+    '/api/v1/videos',
+    {
+      schema: {
+        tags,
+        summary: 'Public ready videos, newest first (`recent`) or by a time-decayed score (`trending`)',
+        querystring: ListVideosQuerySchema,
+        response: { 200: VideoPage, ...problemResponses(400) },
+      },
+    },
+    async (request) => videos.list(request.query.sort ?? 'recent', request.query.limit ?? 20, request.query.cursor),
+  );
+
+  r.get(
+    '/api/v1/search',
+    {
+      schema: {
+        tags,
+        summary: 'Full-text search over public ready videos (title, then tags, then description), by relevance',
+        querystring: SearchVideosQuerySchema,
+        response: { 200: VideoPage, ...problemResponses(400) },
+      },
+    },
+    async (request) => videos.search(request.query.q, request.query.limit ?? 20, request.query.cursor),
+  );
+
+  r.get(
+    '/api/v1/channels/:channelId/videos',
+    {
+      schema: {
+        tags: ['channels'],
+        summary: "A channel's public ready videos, newest first (an unknown channel has none)",
+        params: ChannelParams,
+        querystring: PaginationQuerySchema,
+        response: { 200: VideoPage, ...problemResponses(400) },
+      },
+    },
+    async (request) => videos.channelVideos(request.params.channelId, request.query.limit ?? 20, request.query.cursor),
+  );
+};
