@@ -1,0 +1,16 @@
+import type { JSONWebKeySet } from 'jose';
+
+/** Fetches the user service's public keys over HTTP (standalone), bounded in time. */
+export function httpJwksFetcher(baseUrl: string, path = '/.well-known/jwks.json', timeoutMs = 2_000): () => Promise<JSONWebKeySet> {
+  const url = new URL(path, baseUrl);
+  return async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new Error(`JWKS answered ${res.status}`);
+    }
+    const set = (await res.json()) as JSONWebKeySet;
+    if (!set || !Array.isArray(set.keys)) throw new Error('JWKS has no keys array');
+    return set;
+  };
+}

@@ -1,0 +1,7 @@
+export { ACCESS_TOKEN_AUDIENCE, buildApp, createRealtimeModule, defaultRealtimeSettings, migrationsDir } from './app.js';
+export type { RealtimeAppDeps, RealtimeModule, RealtimeModuleOptions, RealtimeSettings } from './app.js';
+export { realtimeErrors } from './errors.js';
+export { canSee, zeroCounts } from './ports.js';
+export type { CountsSource, VideoAccessInfo, VideoCounters, VideoLookup } from './ports.js';
+export { httpCountsSource } from './adapters/http-counts.source.js';
+export { RealtimeServer } from './socket/realtime.server.js';

@@ -1,0 +1,28 @@
+import { loadConfigOrExit } from '@kinora/config';
+import { openDatabase, runMigrations } from '@kinora/db';
+import { createInProcessEventBus, eventsMigrationsDir } from '@kinora/events';
+import { createLogger, serve, startTracing } from '@kinora/observability';
+import { httpCountsSource } from './adapters/http-counts.source.js';
+import { buildApp } from './app.js';
+
+const config = loadConfigOrExit();
+const stopTracing = startTracing({ endpoint: config.otelEndpoint, serviceName: 'kinora-realtime' });
+const logger = createLogger({ level: config.logLevel, name: 'realtime' });
+const db = await openDatabase(config, logger, 'kinora-realtime');
+// The event log lives in PostgreSQL until the Kafka adapter is configured (KAFKA_BROKERS).
+await runMigrations(db.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger });
+const bus = createInProcessEventBus({ pool: db.database.primary, logger });
+const videoUrl = config.upstreams.video;
+if (!videoUrl) logger.warn({}, 'VIDEO_SERVICE_URL is not set: video:counts carry zero counters (watching still counts)');
+const app = await buildApp(config, { database: db.database, logger, bus, ...(videoUrl ? { counts: httpCountsSource(videoUrl) } : {}) });
+await serve(app, {
+  port: config.port,
+  host: config.host,
+  shutdownGraceMs: config.shutdownGraceMs,
+  onShutdown: async () => {
+    await bus.close();
+    await db.close();
+    await stopTracing();
+  },
+});
+logger.info({ port: config.port, instance: app.realtime.settings.instanceId }, 'realtime service ready');
