@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every suite in one Jest run (ESM, against the real services that libs/testing starts when the
 // TEST_* URLs are not given), then one plain summary line `N passed, N failed, N skipped` taken from Jest's JSON.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -19,6 +19,14 @@ const env = {
   NX_DAEMON: 'false',
   NX_NO_CLOUD: 'true',
 };
+// Build every project first (incremental): tests that start built entry points (the launcher, workers) then find
+// them current, and never run two writing builds at once.
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const build = spawnSync(process.execPath, [tsc, '-b'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed, 0 skipped');
+  process.exit(build.status ?? 1);
+}
 const args = [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)];
 const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

@@ -2,11 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { type Database, dbPlugin, runMigrations } from '@kinora/db';
-import { createInProcessEventBus, eventsMigrationsDir, type EventBus } from '@kinora/events';
+import { createInProcessEventBus, createKafkaEventBus, eventsMigrationsDir, type EventBus } from '@kinora/events';
+import { TOPICS } from '@kinora/contracts';
+import { createAnalyticsModule, type AnalyticsModule } from '@kinora/analytics';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { gatewayPlugin } from '@kinora/gateway';
 import { createBaseApp, type Logger } from '@kinora/observability';
 import { accessTokenIssuer, createUserModule, type ScryptParams } from '@kinora/user';
+import { createVideoModule } from '@kinora/video';
+import { createTranscoderModule } from '@kinora/transcoder';
+import { createRealtimeModule } from '@kinora/realtime';
+import { createCommentModule } from '@kinora/comment';
+import { createLikeModule } from '@kinora/like';
+import { createSubscriptionModule } from '@kinora/subscription';
 
 export interface KinoraDeps {
   database: Database;
@@ -42,6 +50,15 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   await app.register(dbPlugin, { database: deps.database });
 
   let bus = deps.bus;
+  if (!bus && config.kafkaBrokers.length > 0) {
+    // Cluster mode: Kafka; the platform's topics (and their .dlq twins) exist before anything publishes.
+    const kafka = createKafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'kinora', logger: deps.logger });
+    app.addHook('onClose', async () => kafka.close());
+    await kafka.ensureTopics(
+      Object.values(TOPICS).flatMap((name) => [name, `${name}.dlq`].map((n) => ({ name: n, partitions: config.kafkaTopicPartitions, replicationFactor: config.kafkaReplicationFactor }))),
+    );
+    bus = kafka;
+  }
   if (!bus) {
     await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
     const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
@@ -50,10 +67,20 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   }
   const ctx: PlatformContext = { config, database: deps.database, logger: deps.logger, bus, store: deps.store ?? createStore(config.storageUrl) };
 
+  // Analytics first: its stats reader serves the user (channel counts), video (video stats) and realtime modules.
+  let analytics: AnalyticsModule | undefined;
+  if (config.services.includes('analytics')) {
+    const mod = await createAnalyticsModule({ database: deps.database, bus, config, logger: deps.logger, registry: app.metrics });
+    app.addHook('onReady', async () => mod.start());
+    app.addHook('onClose', async () => mod.close());
+    analytics = mod;
+  }
+
   const user = await createUserModule({
     database: deps.database,
     config,
     logger: deps.logger,
+    ...(analytics ? { stats: analytics.stats } : {}),
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
   });
   // Embedded: the gateway reads the user service's keys in-process (cached there, so no refetch cooldown is
@@ -63,6 +90,57 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
 
   // Service modules: each mounts its encapsulated routes and starts its consumers (stopped on close).
   if (config.services.includes('user')) await app.register(user.plugin);
+  if (config.services.includes('video')) {
+    const video = await createVideoModule({
+      ...ctx,
+      ...(analytics ? { stats: analytics.stats } : {}),
+      // The uploader's channel, from the user module in-process (kept with the video when it is created).
+      channels: {
+        channelOf: async (principal) => {
+          const me = await user.accounts.me(principal).catch(() => null);
+          if (!me) return null;
+          const channel = await user.accounts.channel(me.channelId).catch(() => null);
+          return channel ? { id: channel.id, handle: channel.handle, name: channel.name } : null;
+        },
+      },
+    });
+    await app.register(video.plugin);
+  }
+  // Transcoder worker: starts when the app is ready, gives its running jobs back when it closes.
+  if (config.services.includes('transcoder')) await app.register(createTranscoderModule({ ...ctx, metrics: app.metrics }).plugin);
+  // Realtime: socket.io on this same server (path /socket.io, namespace /realtime), chat routes, live counts.
+  // `counts` takes analytics' stats reader when analytics runs in this process: (ids) => stats.statsOf(ids).
+  if (config.services.includes('realtime')) {
+    await app.register((await createRealtimeModule({ ...ctx, verifier, ...(analytics ? { counts: (ids: readonly string[]) => analytics.stats.statsOf(ids) } : {}) })).plugin);
+  }
+  // Social layer: comments, ratings, subscriptions and notifications. Each keeps its own projection of the videos
+  // (from video.lifecycle) and publishes through its outbox table, relayed to the bus.
+  if (config.services.includes('comment')) {
+    const comment = await createCommentModule({
+      ...ctx,
+      // Authors' display names, from the user module in-process (a snapshot is stored with each comment).
+      profiles: { displayName: async (userId) => (await user.accounts.me({ userId, username: '', sessionId: '' }).catch(() => null))?.displayName ?? null },
+    });
+    await app.register(comment.plugin);
+  }
+  if (config.services.includes('like')) await app.register((await createLikeModule(ctx)).plugin);
+  if (config.services.includes('subscription')) {
+    const subscription = await createSubscriptionModule({
+      ...ctx,
+      // Channels (existence, owner, handle, name) from the user module in-process.
+      channels: {
+        channel: async (id) => {
+          const ch = await user.accounts.channel(id).catch((err: { code?: string }) => {
+            if (err?.code === 'CHANNEL_NOT_FOUND') return null;
+            throw err;
+          });
+          return ch ? { id: ch.id, ownerId: ch.ownerId, handle: ch.handle, name: ch.name } : null;
+        },
+      },
+    });
+    await app.register(subscription.plugin);
+  }
+  if (analytics) await app.register(analytics.plugin);
   void ctx; // the services below share it
   return app;
 }

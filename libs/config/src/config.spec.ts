@@ -50,6 +50,12 @@ describe('loadConfig', () => {
     [{ BREAKER_HALF_OPEN_AFTER_MS: '1' }, 'BREAKER_HALF_OPEN_AFTER_MS'],
     [{ UPSTREAM_MAX_CONCURRENCY: '0' }, 'UPSTREAM_MAX_CONCURRENCY'],
     [{ STALE_IF_ERROR_MS: '-1' }, 'STALE_IF_ERROR_MS'],
+    [{ UPLOAD_MAX_BYTES: '8GiB' }, 'UPLOAD_MAX_BYTES'],
+    [{ MEDIA_SIGNING_KEY: 'short' }, 'MEDIA_SIGNING_KEY'],
+    [{ TRANSCODE_CONCURRENCY: '0' }, 'TRANSCODE_CONCURRENCY'],
+    [{ TRANSCODE_PRESET: 'turbo' }, 'TRANSCODE_PRESET'],
+    [{ TRANSCODE_MAX_ATTEMPTS: '0' }, 'TRANSCODE_MAX_ATTEMPTS'],
+    [{ TRANSCODE_LEASE_MS: '500' }, 'TRANSCODE_LEASE_MS'],
   ])('rejects %j naming %s in one line', (env, variable) => {
     let error: unknown;
     try {
@@ -115,6 +121,42 @@ describe('loadConfig', () => {
       staleIfErrorMs: 0,
       discoveryTimeoutMs: 1000,
     });
+  });
+
+  it('gives transcoder defaults: one job at a time, veryfast, 3 attempts, 30 s lease, scratch in the data folder', () => {
+    const c = loadConfig({}, '/srv');
+    expect(c.transcodeConcurrency).toBe(1);
+    expect(c.transcodePreset).toBe('veryfast');
+    expect(c.transcodeMaxAttempts).toBe(3);
+    expect(c.transcodeLeaseMs).toBe(30_000);
+    expect(c.transcodeWorkDir).toBe('/srv/.kinora/transcode');
+  });
+
+  it('reads the transcoder settings', () => {
+    const c = loadConfig(
+      { TRANSCODE_CONCURRENCY: '4', TRANSCODE_PRESET: 'medium', TRANSCODE_MAX_ATTEMPTS: '5', TRANSCODE_LEASE_MS: '3000', TRANSCODE_WORK_DIR: 'scratch' },
+      '/srv',
+    );
+    expect(c.transcodeConcurrency).toBe(4);
+    expect(c.transcodePreset).toBe('medium');
+    expect(c.transcodeMaxAttempts).toBe(5);
+    expect(c.transcodeLeaseMs).toBe(3000);
+    expect(c.transcodeWorkDir).toBe('/srv/scratch');
+  });
+
+  it('gives analytics and topic defaults: 400 days of facts, 12 partitions, replication 1', () => {
+    const c = loadConfig({});
+    expect(c.analyticsRetentionDays).toBe(400);
+    expect(c.kafkaTopicPartitions).toBe(12);
+    expect(c.kafkaReplicationFactor).toBe(1);
+  });
+
+  it('reads ANALYTICS_RETENTION_DAYS, KAFKA_TOPIC_PARTITIONS and KAFKA_REPLICATION_FACTOR', () => {
+    const c = loadConfig({ ANALYTICS_RETENTION_DAYS: '30', KAFKA_TOPIC_PARTITIONS: '24', KAFKA_REPLICATION_FACTOR: '3' });
+    expect([c.analyticsRetentionDays, c.kafkaTopicPartitions, c.kafkaReplicationFactor]).toEqual([30, 24, 3]);
+    expect(() => loadConfig({ ANALYTICS_RETENTION_DAYS: '0' })).toThrow(/ANALYTICS_RETENTION_DAYS/);
+    expect(() => loadConfig({ KAFKA_TOPIC_PARTITIONS: '0' })).toThrow(/KAFKA_TOPIC_PARTITIONS/);
+    expect(() => loadConfig({ KAFKA_REPLICATION_FACTOR: 'x' })).toThrow(/KAFKA_REPLICATION_FACTOR/);
   });
 
   it('never echoes the identity secret', () => {

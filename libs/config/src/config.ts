@@ -22,6 +22,10 @@ export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** libx264 presets, fastest first (`TRANSCODE_PRESET`). */
+export const TRANSCODE_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+export type TranscodePreset = (typeof TRANSCODE_PRESETS)[number];
+
 /** Services that answer HTTP and can sit behind the gateway as upstreams (`<NAME>_SERVICE_URL`). */
 export const UPSTREAM_SERVICES = ['user', 'video', 'comment', 'like', 'subscription', 'analytics', 'recommendation', 'realtime'] as const;
 export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
@@ -77,6 +81,12 @@ export interface Config {
     upload: RateLimitTier | null;
   };
   counterFlushIntervalMs: number;
+  /** Days of hourly analytics facts kept (older daily partitions are dropped). */
+  analyticsRetentionDays: number;
+  /** Partitions of the platform's topics created at start (Kafka and the in-process bus). */
+  kafkaTopicPartitions: number;
+  /** Replication factor of the topics created at start (Kafka only). */
+  kafkaReplicationFactor: number;
   logLevel: LogLevel;
   otelEndpoint: string | undefined;
   /** Lifetime of access tokens (seconds). */
@@ -101,6 +111,23 @@ export interface Config {
    */
   gatewayIdentitySecret: string | undefined;
   upstreamPolicy: UpstreamPolicyConfig;
+  /** Transcode jobs one transcoder process runs at once. */
+  transcodeConcurrency: number;
+  /** libx264 preset of the ladder (slower = smaller files at the same quality, more CPU). */
+  transcodePreset: TranscodePreset;
+  /** Attempts of a transcode job before it fails for good (transient failures; invalid input fails at once). */
+  transcodeMaxAttempts: number;
+  /** How long a claimed transcode job stays with its worker without a heartbeat (ms); a dead worker's job waits this long. */
+  transcodeLeaseMs: number;
+  /** Scratch folder of running transcode jobs (source copy and outputs before upload). Absolute. */
+  transcodeWorkDir: string;
+  /** Largest tus upload accepted (bytes, `UPLOAD_MAX_BYTES`, default 8 GiB); bigger ones are answered 413. */
+  uploadMaxBytes: number;
+  /**
+   * HMAC key that signs stream URLs of private and unlisted videos (`MEDIA_SIGNING_KEY`, at least 32 characters).
+   * Unset: the video service keeps a generated one in `<dataDir>/media-signing.key` (embedded mode).
+   */
+  mediaSigningKey: string | undefined;
 }
 
 /** Raised for a bad or missing variable; the message is one line naming the variable and what is expected. */
@@ -255,6 +282,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError('GATEWAY_IDENTITY_SECRET', 'set (at least 32 characters) when a *_SERVICE_URL is set', undefined);
   }
 
+  const transcodePreset = (str(env, 'TRANSCODE_PRESET') ?? 'veryfast') as TranscodePreset;
+  if (!TRANSCODE_PRESETS.includes(transcodePreset)) {
+    throw new ConfigError('TRANSCODE_PRESET', `one of ${TRANSCODE_PRESETS.join(', ')}`, transcodePreset);
+  }
+
+  const mediaSigningKey = str(env, 'MEDIA_SIGNING_KEY');
+  if (mediaSigningKey !== undefined && mediaSigningKey.length < 32) {
+    throw new ConfigError('MEDIA_SIGNING_KEY', 'at least 32 characters', '[redacted]');
+  }
+
   const config: Config = {
     port,
     host,
@@ -275,6 +312,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       upload: parseRateLimit('RATE_LIMIT_UPLOAD', str(env, 'RATE_LIMIT_UPLOAD'), '10/1h'),
     },
     counterFlushIntervalMs: int(env, 'COUNTER_FLUSH_INTERVAL_MS', 30_000, 10, 3_600_000),
+    analyticsRetentionDays: int(env, 'ANALYTICS_RETENTION_DAYS', 400, 1, 36_500),
+    kafkaTopicPartitions: int(env, 'KAFKA_TOPIC_PARTITIONS', 12, 1, 1024),
+    kafkaReplicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 32),
     logLevel,
     otelEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL_SEC', 900, 10, 86_400),
@@ -300,6 +340,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       staleIfErrorMs: int(env, 'STALE_IF_ERROR_MS', 60_000, 0, 86_400_000),
       discoveryTimeoutMs: int(env, 'UPSTREAM_DISCOVERY_TIMEOUT_MS', 15_000, 0, 600_000),
     },
+    transcodeConcurrency: int(env, 'TRANSCODE_CONCURRENCY', 1, 1, 64),
+    transcodePreset,
+    transcodeMaxAttempts: int(env, 'TRANSCODE_MAX_ATTEMPTS', 3, 1, 100),
+    transcodeLeaseMs: int(env, 'TRANSCODE_LEASE_MS', 30_000, 1_000, 3_600_000),
+    transcodeWorkDir: resolve(cwd, str(env, 'TRANSCODE_WORK_DIR') ?? resolve(dataDir, 'transcode')),
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 8 * 1024 ** 3, 1, 2 ** 50),
+    mediaSigningKey,
   };
   return deepFreeze(config);
 }

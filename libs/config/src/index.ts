@@ -1,2 +1,2 @@
-export { ALL_SERVICES, ConfigError, UPSTREAM_SERVICES, loadConfig, loadConfigOrExit, parseRateLimit } from './config.js';
-export type { Config, LogLevel, RateLimitFailMode, RateLimitTier, ServiceName, UpstreamPolicyConfig, UpstreamService } from './config.js';
+export { ALL_SERVICES, ConfigError, TRANSCODE_PRESETS, UPSTREAM_SERVICES, loadConfig, loadConfigOrExit, parseRateLimit } from './config.js';
+export type { Config, LogLevel, RateLimitFailMode, RateLimitTier, ServiceName, TranscodePreset, UpstreamPolicyConfig, UpstreamService } from './config.js';

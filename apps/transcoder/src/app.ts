@@ -1,0 +1,208 @@
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Config } from '@kinora/config';
+import { TOPICS } from '@kinora/contracts';
+import { type Database, dbPlugin, runMigrations } from '@kinora/db';
+import { createInProcessEventBus, eventsMigrationsDir, type EventBus, type Subscription } from '@kinora/events';
+import type { ValidationLimits } from '@kinora/media';
+import { createBaseApp, type Logger } from '@kinora/observability';
+import { createStore, type ObjectStore } from '@kinora/storage';
+import { TranscodeEventPublisher } from './events/transcode.events.js';
+import { subscribeVideoUploaded } from './events/video-uploaded.consumer.js';
+import { TranscoderMetrics } from './metrics.js';
+import { JobRepository } from './repositories/job.repository.js';
+import { MediaRepository } from './repositories/media.repository.js';
+import { WorkDirRepository } from './repositories/work-dir.repository.js';
+import type { RetryBackoff } from './services/failure.classifier.js';
+import { TranscodeWorker } from './services/transcode.worker.js';
+
+export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
+
+export type TranscoderConfig = Pick<
+  Config,
+  'transcodeConcurrency' | 'transcodePreset' | 'transcodeMaxAttempts' | 'transcodeLeaseMs' | 'transcodeWorkDir'
+>;
+
+/** Knobs that are not configuration (tests turn them; the defaults suit production). */
+export interface TranscoderTuning {
+  /** How often an idle worker looks for due jobs (ms). Default 1000. */
+  pollIntervalMs?: number;
+  /** How often the lease is extended (ms). Default a third of the lease. */
+  heartbeatIntervalMs?: number;
+  /** At most one progress event per interval (ms), default 2000, and only after a change of `progressMinDelta` (0.05). */
+  progressIntervalMs?: number;
+  progressMinDelta?: number;
+  /** Delay before attempt n+1: initialMs·2^(n-1), capped. Default 5 s doubling up to 5 min. */
+  retryBackoff?: RetryBackoff;
+  /**
+   * Write final events in the job's transaction (`publish(…, { client })`, the in-process bus's outbox; the bus's
+   * log must then be in the transcoder's database). Default true; adapters without the option publish at once.
+   */
+  publishInTransaction?: boolean;
+  limits?: ValidationLimits;
+  /** libx264 threads per job; default ffmpeg's choice. */
+  threads?: number;
+  ffmpegPath?: string;
+  ffprobePath?: string;
+  /** Objects uploaded at once. Default 4. */
+  uploadConcurrency?: number;
+}
+
+/** What the module needs from its process (apps/kinora's PlatformContext fits, plus the metrics registry). */
+export interface TranscoderContext {
+  config: TranscoderConfig;
+  database: Database;
+  logger: Logger;
+  bus: EventBus;
+  store: ObjectStore;
+  /** The process registry (`app.metrics`); default a private one. */
+  metrics?: Registry;
+  tuning?: TranscoderTuning;
+}
+
+export interface TranscoderStatus {
+  started: boolean;
+  /** Video ids of the jobs this process runs. */
+  running: string[];
+  /** Why the worker takes no jobs (ffmpeg missing, database unreachable), or null. */
+  problem: string | null;
+}
+
+export interface TranscoderPluginOptions {
+  /** `/readyz` fails while ffmpeg is missing (standalone worker). Default false: embedded, the rest of the platform is still useful. */
+  requireFfmpeg?: boolean;
+}
+
+export interface TranscoderModule {
+  /** Migrates schema `transcoder`, subscribes to `video.lifecycle` (group `transcoder`) and starts the worker loop. */
+  start(): Promise<void>;
+  /** Unsubscribes, cancels running jobs and gives them back to the queue. */
+  stop(): Promise<void>;
+  /** Starts the module when the app is ready, stops it when the app closes, and adds the `transcoder` readiness check. */
+  plugin: FastifyPluginAsync<TranscoderPluginOptions>;
+  status(): TranscoderStatus;
+  /** The job table (read access for tests and operators). */
+  jobs: JobRepository;
+}
+
+/**
+ * The transcoder worker as a module of a process: embedded in apps/kinora, or alone in apps/transcoder's `main.ts`.
+ */
+export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule {
+  const { config, database, bus, store } = ctx;
+  const logger = ctx.logger.child({ module: 'transcoder' });
+  const tuning = ctx.tuning ?? {};
+  const jobs = new JobRepository(database);
+  const metrics = new TranscoderMetrics(ctx.metrics, () => jobs.countByState(), (err) => logger.debug({ err }, 'could not count jobs for /metrics'));
+  const publisher = new TranscodeEventPublisher(bus, tuning.publishInTransaction ?? true);
+  const workDirs = new WorkDirRepository(config.transcodeWorkDir, logger);
+  const media = new MediaRepository(store, logger, {
+    ffmpegPath: tuning.ffmpegPath,
+    ffprobePath: tuning.ffprobePath,
+    uploadConcurrency: tuning.uploadConcurrency,
+  });
+  const worker = new TranscodeWorker(
+    { database, jobs, media, workDirs, publisher, metrics, logger },
+    {
+      concurrency: config.transcodeConcurrency,
+      preset: config.transcodePreset,
+      maxAttempts: config.transcodeMaxAttempts,
+      leaseMs: config.transcodeLeaseMs,
+      heartbeatIntervalMs: tuning.heartbeatIntervalMs,
+      pollIntervalMs: tuning.pollIntervalMs ?? 1000,
+      progressIntervalMs: tuning.progressIntervalMs ?? 2000,
+      progressMinDelta: tuning.progressMinDelta ?? 0.05,
+      retryBackoff: tuning.retryBackoff ?? { initialMs: 5_000, maxMs: 300_000 },
+      limits: tuning.limits,
+      threads: tuning.threads,
+    },
+  );
+
+  let subscription: Subscription | undefined;
+  let state: 'idle' | 'starting' | 'started' | 'stopping' | 'stopped' = 'idle';
+  let starting: Promise<void> | undefined;
+
+  const start = async (): Promise<void> => {
+    if (state !== 'idle') return starting;
+    state = 'starting';
+    starting = (async () => {
+      await runMigrations(database.primary, { schema: 'transcoder', dir: migrationsDir, logger });
+      await bus.ensureTopics([{ name: TOPICS.videoTranscoded, partitions: 3 }]);
+      await workDirs.removeAbandoned();
+      subscription = await subscribeVideoUploaded({ bus, database, jobs, publisher, logger, onQueued: () => worker.wake() });
+      await worker.start();
+      state = 'started';
+      logger.info(
+        { owner: worker.owner, concurrency: config.transcodeConcurrency, preset: config.transcodePreset, workDir: workDirs.processDir },
+        'transcoder started',
+      );
+    })();
+    return starting;
+  };
+
+  const stop = async (): Promise<void> => {
+    if (state === 'idle' || state === 'stopped' || state === 'stopping') {
+      state = 'stopped';
+      return;
+    }
+    await starting?.catch(() => {});
+    state = 'stopping';
+    await subscription?.close().catch((err: unknown) => logger.warn({ err }, 'could not close the VideoUploaded subscription'));
+    await worker.stop();
+    await workDirs.close();
+    state = 'stopped';
+    logger.info({}, 'transcoder stopped');
+  };
+
+  const status = (): TranscoderStatus => ({ started: state === 'started', running: worker.runningJobs, problem: worker.problem() });
+
+  const plugin: FastifyPluginAsync<TranscoderPluginOptions> = async (app, opts) => {
+    app.readiness.add('transcoder', async () => {
+      if (state !== 'started') throw new Error(`transcoder ${state}`);
+      const problem = worker.problem();
+      if (problem && (opts.requireFfmpeg || problem !== worker.ffmpegProblem)) throw new Error(problem);
+    });
+    app.addHook('onReady', start);
+    app.addHook('preClose', stop);
+  };
+
+  return { start, stop, plugin, status, jobs };
+}
+
+export interface TranscoderAppDeps {
+  database: Database;
+  logger: Logger;
+  /** Default: the in-process bus on the database (closed with the app). */
+  bus?: EventBus;
+  /** Default: the store `STORAGE_URL` names (closed with the app). */
+  store?: ObjectStore;
+  tuning?: TranscoderTuning;
+}
+
+/**
+ * The transcoder as its own process: base app (/healthz, /readyz, /metrics), the database check, and the module,
+ * which starts when the app is ready. Nothing listens yet.
+ */
+export async function buildApp(config: Config, deps: TranscoderAppDeps): Promise<FastifyInstance> {
+  const app = await createBaseApp({ logger: deps.logger, bodyLimitBytes: config.bodyLimitBytes, trustedProxies: config.trustedProxies });
+  await app.register(dbPlugin, { database: deps.database });
+
+  let bus = deps.bus;
+  if (!bus) {
+    if (config.kafkaBrokers.length > 0) deps.logger.warn({}, 'KAFKA_BROKERS is set but this build has no Kafka adapter yet: using the in-process bus');
+    await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
+    const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
+    app.addHook('onClose', async () => own.close());
+    bus = own;
+  }
+  let store = deps.store;
+  if (!store) {
+    const own = createStore(config.storageUrl);
+    app.addHook('onClose', async () => own.close());
+    store = own;
+  }
+  const mod = createTranscoderModule({ config, database: deps.database, logger: deps.logger, bus, store, metrics: app.metrics, tuning: deps.tuning });
+  await app.register(mod.plugin, { requireFfmpeg: true });
+  return app;
+}

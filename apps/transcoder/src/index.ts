@@ -1,0 +1,16 @@
+export {
+  buildApp,
+  createTranscoderModule,
+  migrationsDir,
+  type TranscoderAppDeps,
+  type TranscoderConfig,
+  type TranscoderContext,
+  type TranscoderModule,
+  type TranscoderPluginOptions,
+  type TranscoderStatus,
+  type TranscoderTuning,
+} from './app.js';
+export { CONSUMER_GROUP } from './events/video-uploaded.consumer.js';
+export { TRANSCODER_ACTOR } from './events/transcode.events.js';
+export type { JobRepository, JobRow, JobState } from './repositories/job.repository.js';
+export type { FailureClass, RetryBackoff } from './services/failure.classifier.js';
