@@ -91,7 +91,12 @@ export async function buildApp(
   });
   await app.register(dbPlugin, { database: deps.database });
   const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => mod.jwks(), cooldownMs: 0, maxAgeMs: deps.keyCacheMs ?? 10_000 });
-  await app.register(authPlugin, { verifier, onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId) });
+  await app.register(authPlugin, {
+    verifier,
+    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
+    // Behind the cluster-mode gateway: also accept the identity it forwards (HMAC-signed, ADR 0001).
+    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
+  });
   await app.register(mod.plugin);
   return app;
 }

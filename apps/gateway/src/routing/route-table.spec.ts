@@ -19,6 +19,7 @@ describe('RouteTable', () => {
     ['/api/v1/videos/abc/views', 'analytics'],
     ['/api/v1/videos/abc/related', 'recommendation'],
     ['/api/v1/videos/abc/chat', 'realtime'],
+    ['/api/v1/chat/0190-msg', 'realtime'],
     ['/api/v1/comments/c1/replies', 'comment'],
     ['/api/v1/feed/home', 'recommendation'],
     ['/api/v1/feed/subscriptions', 'subscription'],

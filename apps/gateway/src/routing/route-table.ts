@@ -29,6 +29,7 @@ export const DEFAULT_ROUTE_OWNERS: readonly OwnerRule[] = [
   { path: '/api/v1/videos/:id/related', upstream: 'recommendation' },
   { path: '/api/v1/videos/:id/comments', upstream: 'comment' },
   { path: '/api/v1/videos/:id/chat', upstream: 'realtime' },
+  { path: '/api/v1/chat/*', upstream: 'realtime' },
   { path: '/api/v1/comments/*', upstream: 'comment' },
   { path: '/api/v1/videos/*', upstream: 'video' },
   { path: '/api/v1/uploads/*', upstream: 'video' },
