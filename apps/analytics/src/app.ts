@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { authPlugin, TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { dbPlugin, runMigrations, type Database } from '@kinora/db';
-import { createInProcessEventBus, eventsMigrationsDir, type EventBus } from '@kinora/events';
+import { openEventBus, type EventBus } from '@kinora/events';
 import { createBaseApp, type Logger } from '@kinora/observability';
 import { VideoProjection } from '@kinora/projections';
 import { CounterConsumer, type CounterConsumerOptions } from './events/counter.consumer.js';
@@ -174,8 +174,15 @@ export async function buildApp(config: Config, deps: AnalyticsAppDeps): Promise<
   await app.register(dbPlugin, { database: deps.database });
   let bus = deps.bus;
   if (!bus) {
-    await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
-    const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
+    // Kafka when KAFKA_BROKERS is set, else the in-process bus over this database.
+    const own = await openEventBus({
+      kafkaBrokers: config.kafkaBrokers,
+      pool: deps.database.primary,
+      logger: deps.logger,
+      clientId: 'kinora-analytics',
+      topicPartitions: config.kafkaTopicPartitions,
+      replicationFactor: config.kafkaReplicationFactor,
+    });
     app.addHook('onClose', async () => own.close());
     bus = own;
   }

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { type Database, dbPlugin, runMigrations } from '@kinora/db';
-import { createInProcessEventBus, createKafkaEventBus, eventsMigrationsDir, type EventBus } from '@kinora/events';
-import { TOPICS } from '@kinora/contracts';
+import { type Database, dbPlugin } from '@kinora/db';
+import { openEventBus, type EventBus } from '@kinora/events';
 import { createAnalyticsModule, type AnalyticsModule } from '@kinora/analytics';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { gatewayPlugin } from '@kinora/gateway';
@@ -50,18 +49,17 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   await app.register(dbPlugin, { database: deps.database });
 
   let bus = deps.bus;
-  if (!bus && config.kafkaBrokers.length > 0) {
-    // Cluster mode: Kafka; the platform's topics (and their .dlq twins) exist before anything publishes.
-    const kafka = createKafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'kinora', logger: deps.logger });
-    app.addHook('onClose', async () => kafka.close());
-    await kafka.ensureTopics(
-      Object.values(TOPICS).flatMap((name) => [name, `${name}.dlq`].map((n) => ({ name: n, partitions: config.kafkaTopicPartitions, replicationFactor: config.kafkaReplicationFactor }))),
-    );
-    bus = kafka;
-  }
   if (!bus) {
-    await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
-    const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
+    // Cluster mode: Kafka with the platform's topics (and their .dlq twins) created first; embedded: the
+    // in-process bus whose log lives in this database.
+    const own = await openEventBus({
+      kafkaBrokers: config.kafkaBrokers,
+      pool: deps.database.primary,
+      logger: deps.logger,
+      clientId: 'kinora',
+      topicPartitions: config.kafkaTopicPartitions,
+      replicationFactor: config.kafkaReplicationFactor,
+    });
     app.addHook('onClose', async () => own.close());
     bus = own;
   }

@@ -1,6 +1,6 @@
 import { loadConfigOrExit } from '@kinora/config';
-import { openDatabase, runMigrations } from '@kinora/db';
-import { createInProcessEventBus, eventsMigrationsDir } from '@kinora/events';
+import { openDatabase } from '@kinora/db';
+import { openEventBus } from '@kinora/events';
 import { createLogger, serve, startTracing } from '@kinora/observability';
 import { httpCountsSource } from './adapters/http-counts.source.js';
 import { buildApp } from './app.js';
@@ -9,9 +9,15 @@ const config = loadConfigOrExit();
 const stopTracing = startTracing({ endpoint: config.otelEndpoint, serviceName: 'kinora-realtime' });
 const logger = createLogger({ level: config.logLevel, name: 'realtime' });
 const db = await openDatabase(config, logger, 'kinora-realtime');
-// The event log lives in PostgreSQL until the Kafka adapter is configured (KAFKA_BROKERS).
-await runMigrations(db.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger });
-const bus = createInProcessEventBus({ pool: db.database.primary, logger });
+// Kafka when KAFKA_BROKERS is set, else the in-process bus whose log lives in PostgreSQL.
+const bus = await openEventBus({
+  kafkaBrokers: config.kafkaBrokers,
+  pool: db.database.primary,
+  logger,
+  clientId: 'kinora-realtime',
+  topicPartitions: config.kafkaTopicPartitions,
+  replicationFactor: config.kafkaReplicationFactor,
+});
 const videoUrl = config.upstreams.video;
 if (!videoUrl) logger.warn({}, 'VIDEO_SERVICE_URL is not set: video:counts carry zero counters (watching still counts)');
 const app = await buildApp(config, { database: db.database, logger, bus, ...(videoUrl ? { counts: httpCountsSource(videoUrl) } : {}) });

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '@kinora/config';
 import { TOPICS } from '@kinora/contracts';
 import { type Database, dbPlugin, runMigrations } from '@kinora/db';
-import { createInProcessEventBus, eventsMigrationsDir, type EventBus, type Subscription } from '@kinora/events';
+import { openEventBus, type EventBus, type Subscription } from '@kinora/events';
 import type { ValidationLimits } from '@kinora/media';
 import { createBaseApp, type Logger } from '@kinora/observability';
 import { createStore, type ObjectStore } from '@kinora/storage';
@@ -190,9 +190,15 @@ export async function buildApp(config: Config, deps: TranscoderAppDeps): Promise
 
   let bus = deps.bus;
   if (!bus) {
-    if (config.kafkaBrokers.length > 0) deps.logger.warn({}, 'KAFKA_BROKERS is set but this build has no Kafka adapter yet: using the in-process bus');
-    await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
-    const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
+    // Kafka when KAFKA_BROKERS is set, else the in-process bus over this database.
+    const own = await openEventBus({
+      kafkaBrokers: config.kafkaBrokers,
+      pool: deps.database.primary,
+      logger: deps.logger,
+      clientId: 'kinora-transcoder',
+      topicPartitions: config.kafkaTopicPartitions,
+      replicationFactor: config.kafkaReplicationFactor,
+    });
     app.addHook('onClose', async () => own.close());
     bus = own;
   }

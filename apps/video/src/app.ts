@@ -6,8 +6,7 @@ import { authPlugin, TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { Database, dbPlugin, runMigrations } from '@kinora/db';
 import {
-  createInProcessEventBus,
-  eventsMigrationsDir,
+  openEventBus,
   OutboxRelay,
   outboxMigrationsDir,
   OutboxWriter,
@@ -179,8 +178,15 @@ export async function buildApp(config: Config, deps: VideoAppDeps): Promise<Fast
   await app.register(dbPlugin, { database: deps.database });
   let bus = deps.bus;
   if (!bus) {
-    await runMigrations(deps.database.primary, { schema: 'events', dir: eventsMigrationsDir, logger: deps.logger });
-    const own = createInProcessEventBus({ pool: deps.database.primary, logger: deps.logger });
+    // Kafka when KAFKA_BROKERS is set, else the in-process bus over this database.
+    const own = await openEventBus({
+      kafkaBrokers: config.kafkaBrokers,
+      pool: deps.database.primary,
+      logger: deps.logger,
+      clientId: 'kinora-video',
+      topicPartitions: config.kafkaTopicPartitions,
+      replicationFactor: config.kafkaReplicationFactor,
+    });
     app.addHook('onClose', async () => own.close());
     bus = own;
   }

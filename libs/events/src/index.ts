@@ -22,3 +22,5 @@ export type { KafkaEventBus, KafkaEventBusOptions, TopicOffsets } from './adapte
 export type { KafkaCompression } from './adapters/kafka/kafka.producer.js';
 export { DECODE_ERROR_HEADER } from './adapters/kafka/kafka.subscription.js';
 export type { KafkaConsumerSettings, KafkaSubscription } from './adapters/kafka/kafka.subscription.js';
+export { openEventBus, platformTopics } from './open-event-bus.js';
+export type { OpenEventBusOptions } from './open-event-bus.js';
