@@ -5,7 +5,7 @@ import pg from 'pg';
 import { loadConfig } from '@kinora/config';
 import { Database } from '@kinora/db';
 import { createLogger } from '@kinora/observability';
-import { createTestDatabase, type TestDatabase } from '@kinora/testing';
+import { createTestDatabase, waitForReplica, type TestDatabase } from '@kinora/testing';
 import { buildApp } from '../../src/app.js';
 
 const PASSWORD = 'correct horse battery';
@@ -76,7 +76,7 @@ describe('registration', () => {
     expect(claims.sub).toBe(body.user.id);
     expect(claims.iss).toBe('http://kinora.test');
 
-    const channel = await app.inject({ method: 'GET', url: `/api/v1/channels/${body.user.channelId}` });
+    const channel = await app.inject({ method: 'GET', url: `/api/v1/channels/${body.user.channelId}`, headers: bearer(body.accessToken) });
     expect(channel.statusCode).toBe(200);
     expect(json(channel)).toEqual(
       expect.objectContaining({ id: body.user.channelId, handle: input.username, name: 'Alice A.', ownerId: body.user.id, subscriberCount: 0, videoCount: 0 }),
@@ -356,9 +356,11 @@ describe('channels', () => {
     const ok = await app.inject({ method: 'PATCH', url, headers: bearer(owner.accessToken), payload: { name: 'My films', description: 'All about films' } });
     expect(ok.statusCode).toBe(200);
     expect(json(ok)).toEqual(expect.objectContaining({ name: 'My films', description: 'All about films' }));
-    expect(json(await app.inject({ method: 'GET', url })).name).toBe('My films');
+    // The owner reads its own write at once (primary); anonymous readers once the replica has replayed it.
+    expect(json(await app.inject({ method: 'GET', url, headers: bearer(owner.accessToken) })).name).toBe('My films');
     expectProblem(await app.inject({ method: 'PATCH', url, headers: bearer(other.accessToken), payload: { name: 'Hijacked' } }), 403, 'NOT_CHANNEL_OWNER');
     expectProblem(await app.inject({ method: 'PATCH', url, payload: { name: 'Hijacked' } }), 401);
+    await waitForReplica(tdb.url, tdb.replicaUrl);
     expect(json(await app.inject({ method: 'GET', url })).name).toBe('My films');
   });
 
