@@ -2,3 +2,4 @@ export { AppError, commonErrors, defineErrors, problemType, registeredErrorCodes
 export type { ErrorDefinition, ErrorFactory, FieldError } from './errors.js';
 export { PROBLEM_CONTENT_TYPE, problemPlugin, toAppError, toFieldErrors } from './problem.plugin.js';
 export type { RateLimitTierName } from './route-config.js';
+export { decodeCursor, encodeCursor, isUuid } from './page-cursor.js';

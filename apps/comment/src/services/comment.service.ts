@@ -9,13 +9,12 @@ import type {
 } from '@kinora/contracts';
 import type { Database } from '@kinora/db';
 import type { TransactionalPublisher } from '@kinora/events';
-import { commonErrors } from '@kinora/http';
+import { commonErrors, decodeCursor, encodeCursor, isUuid } from '@kinora/http';
 import { canSee, type VideoProjection, type VideoRecord } from '@kinora/projections';
 import { commentErrors } from '../errors.js';
 import { COMMENTS_TOPIC, commentCreatedMessage, commentDeletedMessage } from '../events/comment.events.js';
 import type { CommentRepository, CommentRow } from '../repositories/comment.repository.js';
 import { commentTextProblem, sanitizeCommentText } from './comment.text.js';
-import { decodeCursor, encodeCursor, isUuid } from './cursor.js';
 
 /**
  * Display names of authors, asked once when a comment is written (the access token carries the username only).

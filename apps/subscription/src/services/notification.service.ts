@@ -15,7 +15,7 @@ import { isPublished, type VideoChangeHandler } from '@kinora/projections';
 import { NOTIFICATIONS_TOPIC, notificationCreatedMessage } from '../events/subscription.events.js';
 import type { NewNotification, NotificationRepository, NotificationRow } from '../repositories/notification.repository.js';
 import type { SubscriptionRepository } from '../repositories/subscription.repository.js';
-import { decodeCursor, encodeCursor, isUuid } from './cursor.js';
+import { decodeCursor, encodeCursor, isUuid } from '@kinora/http';
 import type { Page } from './subscription.service.js';
 
 export function toNotification(r: NotificationRow): Notification {

@@ -5,7 +5,7 @@ import { subscriptionErrors } from '../errors.js';
 import { SUBSCRIPTIONS_TOPIC, subscriptionChangedMessage } from '../events/subscription.events.js';
 import type { FeedRow, SubscriptionRepository, SubscriptionRow } from '../repositories/subscription.repository.js';
 import type { ChannelDirectory } from './channel.directory.js';
-import { decodeCursor, encodeCursor, isUuid } from './cursor.js';
+import { decodeCursor, encodeCursor, isUuid } from '@kinora/http';
 
 export interface Page<T> {
   items: T[];

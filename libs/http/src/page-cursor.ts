@@ -1,4 +1,4 @@
-import { commonErrors } from '@kinora/http';
+import { commonErrors } from './errors.js';
 
 /** Opaque page cursors: base64url JSON of the last item's sort key, tagged with the order it belongs to. */
 export function encodeCursor(kind: string, key: unknown[]): string {
