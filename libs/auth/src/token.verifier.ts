@@ -25,6 +25,14 @@ export class TokenVerifier {
     this.jwks = new JwksCache(opts);
   }
 
+  /**
+   * A token already known to be valid, answered without waiting (a verifying cache overrides this); `undefined`
+   * means "call verify". The plain verifier knows nothing in advance.
+   */
+  peek(_token: string): (Principal & { claims: JWTPayload }) | undefined {
+    return undefined;
+  }
+
   async verify(token: string): Promise<Principal & { claims: JWTPayload }> {
     try {
       const { payload } = await jwtVerify(token, this.jwks.resolver, {

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { problemPlugin } from '@kinora/http';
-import type { Logger } from './logger.js';
+import { deferredChildLoggerFactory, type Logger } from './logger.js';
 import { genReqId, observabilityPlugin } from './observability.plugin.js';
 import type { Registry } from 'prom-client';
 
@@ -24,6 +24,7 @@ export interface BaseAppOptions {
 export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger,
+    childLoggerFactory: deferredChildLoggerFactory as never,
     genReqId,
     requestIdHeader: false,
     bodyLimit: opts.bodyLimitBytes,

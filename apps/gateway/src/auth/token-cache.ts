@@ -24,6 +24,7 @@ export function cacheVerifiedTokens(verifier: TokenVerifier, opts: TokenCacheOpt
   const cache = new TtlLru<string, Verified>(opts.maxEntries ?? 10_000, Number.POSITIVE_INFINITY, Date.now, false);
   const maxAgeMs = opts.maxAgeMs ?? 60_000;
   const cached = Object.create(verifier) as TokenVerifier;
+  cached.peek = (token: string): Verified | undefined => cache.get(token);
   cached.verify = async (token: string): Promise<Verified> => {
     const hit = cache.get(token);
     if (hit) return hit;

@@ -7,45 +7,109 @@ export interface TierStore {
   child(params: { tier?: string }): TierStore;
 }
 
-/** Fixed window in Redis: INCR, PEXPIRE on the first hit, PTTL otherwise; one round trip (a Lua script). */
-const INCR_SCRIPT = `
-local current = redis.call('INCR', KEYS[1])
-local ttl
-if current == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-else
-  ttl = redis.call('PTTL', KEYS[1])
-  if ttl < 0 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[1])
-    ttl = tonumber(ARGV[1])
+/**
+ * Fixed windows in Redis, many keys per call: for each key, INCRBY the number of requests it got, PEXPIRE when the
+ * key is new, PTTL otherwise. ARGV holds `increment, windowMs` per key. Returns `count, ttl` per key, flat.
+ */
+const INCR_MANY_SCRIPT = `
+local out = {}
+for i = 1, #KEYS do
+  local by = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local current = redis.call('INCRBY', KEYS[i], by)
+  local ttl
+  if current == by then
+    redis.call('PEXPIRE', KEYS[i], window)
+    ttl = window
+  else
+    ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then
+      redis.call('PEXPIRE', KEYS[i], window)
+      ttl = window
+    end
   end
+  out[2 * i - 1] = current
+  out[2 * i] = ttl
 end
-return {current, ttl}
+return out
 `;
 
+type IncrCallback = (err: Error | null, result?: { current: number; ttl: number }) => void;
+
 type RedisWithScript = Redis & {
-  kinoraRateLimit(key: string, windowMs: number, cb: (err: Error | null, res?: [number, number]) => void): void;
+  kinoraRateLimitMany(...args: [...(string | number)[], (err: Error | null, res?: number[]) => void]): void;
 };
+
+/** Keys per script call; a larger turn is split over several calls. */
+const MAX_KEYS_PER_CALL = 256;
+
+/**
+ * Collects the checks of one event-loop turn and sends them as ONE script call: the requests that arrived together
+ * (parsed in the same poll phase) are counted with one round trip, one command for ioredis to build and parse and
+ * one Lua call for Redis, instead of one of each per request. Counting stays exact: a key that got `n` requests in
+ * the turn is incremented by `n`, and its requests get the consecutive counts `total - n + 1 … total`, as if they
+ * had been sent one by one.
+ */
+class TurnBatcher {
+  private pending = new Map<string, { windowMs: number; callbacks: IncrCallback[] }>();
+  private scheduled = false;
+
+  constructor(private readonly client: RedisWithScript) {}
+
+  add(key: string, windowMs: number, cb: IncrCallback): void {
+    const entry = this.pending.get(key);
+    if (entry) entry.callbacks.push(cb);
+    else this.pending.set(key, { windowMs, callbacks: [cb] });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const batch = [...this.pending];
+    this.pending = new Map();
+    for (let i = 0; i < batch.length; i += MAX_KEYS_PER_CALL) this.send(batch.slice(i, i + MAX_KEYS_PER_CALL));
+  };
+
+  private send(batch: [string, { windowMs: number; callbacks: IncrCallback[] }][]): void {
+    const args: (string | number)[] = [batch.length];
+    for (const [key] of batch) args.push(key);
+    for (const [, { windowMs, callbacks }] of batch) args.push(callbacks.length, windowMs);
+    this.client.kinoraRateLimitMany(...args, (err, res) => {
+      if (err || !Array.isArray(res) || res.length !== batch.length * 2) {
+        const failure = err ?? new Error('unexpected answer from Redis');
+        for (const [, { callbacks }] of batch) for (const cb of callbacks) cb(failure);
+        return;
+      }
+      batch.forEach(([, { callbacks }], i) => {
+        const total = Number(res[2 * i]);
+        const ttl = Number(res[2 * i + 1]);
+        const first = total - callbacks.length + 1;
+        callbacks.forEach((cb, j) => cb(null, { current: first + j, ttl }));
+      });
+    });
+  }
+}
 
 /**
  * A store class for @fastify/rate-limit whose keys are `<prefix><tier>:<client>`: one budget per tier and client,
- * shared by every route of the tier and every gateway instance on the same Redis. One round trip per counted request
- * (ioredis pipelines the commands of concurrent requests into one write).
+ * shared by every route of the tier and every gateway instance on the same Redis. The checks of one event-loop turn
+ * share one round trip ({@link TurnBatcher}).
  */
 export function redisTierStore(redis: Redis, prefix: string): new (params: { tier?: string }) => TierStore {
   const client = redis as RedisWithScript;
-  if (typeof client.kinoraRateLimit !== 'function') client.defineCommand('kinoraRateLimit', { numberOfKeys: 1, lua: INCR_SCRIPT });
+  // The command's arity varies with the batch: the number of keys is its first argument.
+  if (typeof client.kinoraRateLimitMany !== 'function') client.defineCommand('kinoraRateLimitMany', { lua: INCR_MANY_SCRIPT });
+  const batcher = new TurnBatcher(client);
   return class RedisTierStore implements TierStore {
     private readonly prefix: string;
     constructor(params: { tier?: string }) {
       this.prefix = `${prefix}${params.tier ?? 'global'}:`;
     }
-    incr(key: string, cb: (err: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
-      client.kinoraRateLimit(this.prefix + key, timeWindow, (err, res) => {
-        if (err || !res) cb(err ?? new Error('empty answer from Redis'));
-        else cb(null, { current: Number(res[0]), ttl: Number(res[1]) });
-      });
+    incr(key: string, cb: IncrCallback, timeWindow: number): void {
+      batcher.add(this.prefix + key, timeWindow, cb);
     }
     child(params: { tier?: string }): TierStore {
       return new RedisTierStore(params);

@@ -6,6 +6,7 @@ import { loadConfig } from '@kinora/config';
 import { createBaseApp } from '@kinora/observability';
 import { getTestEnv, startRedis, waitUntil, type RedisHandle } from '@kinora/testing';
 import { gatewayPlugin } from '../../src/gateway.plugin.js';
+import { redisTierStore } from '../../src/rate-limit/rate-limit.stores.js';
 import { call, captureLogs, ISSUER, makeKeys, metricValue, type TestKeys } from './helpers.js';
 
 // Embedded mode: gateway instances in front of in-process routes, counting in a real Redis.
@@ -158,6 +159,81 @@ describe('a budget shared by two gateway instances in Redis', () => {
     expect((await call(`${b.url}/api/v1/videos`)).status).toBe(200);
   });
 });
+
+describe('the Redis store: one script call per event-loop turn', () => {
+  type Result = { current: number; ttl: number };
+  const incr = (store: { incr(k: string, cb: (e: Error | null, r?: Result) => void, w: number, m: number): void }, key: string, windowMs = 60_000) =>
+    new Promise<Result>((resolve, reject) => store.incr(key, (e, r) => (e || !r ? reject(e ?? new Error('no result')) : resolve(r)), windowMs, 100));
+
+  it('counts checks that arrive together exactly, with consecutive counts per key, in one call', async () => {
+    const redis = new Redis(getTestEnv().redisUrl);
+    try {
+      const p = prefix();
+      const Store = redisTierStore(redis, p);
+      const general = new Store({ tier: 'general' });
+      const auth = general.child({ tier: 'auth' });
+      const before = await scriptCalls(redis);
+      // 30 checks of one client, 5 of another, 3 of the same client on another tier: all in one turn.
+      const results = await Promise.all([
+        ...Array.from({ length: 30 }, () => incr(general, 'ip:a')),
+        ...Array.from({ length: 5 }, () => incr(general, 'ip:b')),
+        ...Array.from({ length: 3 }, () => incr(auth, 'ip:a', 30_000)),
+      ]);
+      expect(await scriptCalls(redis)).toBe(before + 1);
+      expect(results.slice(0, 30).map((r) => r.current)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(results.slice(30, 35).map((r) => r.current)).toEqual([1, 2, 3, 4, 5]);
+      expect(results.slice(35).map((r) => r.current)).toEqual([1, 2, 3]);
+      for (const r of results.slice(0, 35)) expect(r.ttl).toBe(60_000);
+      for (const r of results.slice(35)) expect(r.ttl).toBe(30_000);
+      // The next turn continues from the stored counts, with the remaining lifetime of the window.
+      const later = await incr(general, 'ip:a');
+      expect(later.current).toBe(31);
+      expect(later.ttl).toBeLessThanOrEqual(60_000);
+      expect(later.ttl).toBeGreaterThan(50_000);
+      expect(await redis.get(`${p}general:ip:a`)).toBe('31');
+      expect(await redis.get(`${p}auth:ip:a`)).toBe('3');
+      expect(await redis.pttl(`${p}auth:ip:a`)).toBeGreaterThan(20_000);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('splits a very large turn over several calls and still counts every check', async () => {
+    const redis = new Redis(getTestEnv().redisUrl);
+    try {
+      const p = prefix();
+      const store = new (redisTierStore(redis, p))({ tier: 'general' });
+      const results = await Promise.all(Array.from({ length: 600 }, (_, i) => incr(store, `ip:${i}`)));
+      expect(results.every((r) => r.current === 1)).toBe(true);
+      expect(await redis.keys(`${p}general:*`)).toHaveLength(600);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('gives every check of a failed call the error', async () => {
+    const own = await startRedis();
+    const redis = new Redis(own.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await waitUntil('connected', async () => redis.status === 'ready', { timeoutMs: 5000, intervalMs: 20 });
+      const store = new (redisTierStore(redis, prefix()))({ tier: 'general' });
+      await own.stop();
+      await waitUntil('disconnected', async () => redis.status !== 'ready', { timeoutMs: 5000, intervalMs: 20 });
+      const results = await Promise.allSettled([incr(store, 'ip:a'), incr(store, 'ip:a'), incr(store, 'ip:b')]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    } finally {
+      redis.disconnect();
+      await own.stop();
+    }
+  });
+});
+
+async function scriptCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let calls = 0;
+  for (const m of info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)) calls += Number(m[1]);
+  return calls;
+}
 
 describe('when Redis is unreachable', () => {
   let redis: RedisHandle;
