@@ -20,6 +20,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.rateLimits)).toBe(true);
   });
 
+  it('runs one realtime worker by default, more only with Redis to share clients through', () => {
+    expect(loadConfig({}).realtimeWorkers).toBe(1);
+    expect(loadConfig({ REALTIME_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }).realtimeWorkers).toBe(2);
+    expect(() => loadConfig({ REALTIME_WORKERS: '2' })).toThrow(/REALTIME_WORKERS must be 1 unless REDIS_URL is set/);
+    expect(() => loadConfig({ REALTIME_WORKERS: '0', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/REALTIME_WORKERS must be an integer between 1 and 64/);
+  });
+
   it('derives the public URL from PORT', () => {
     expect(loadConfig({ PORT: '9000' }).publicUrl).toBe('http://localhost:9000');
   });

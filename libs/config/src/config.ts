@@ -99,6 +99,11 @@ export interface Config {
   bodyLimitBytes: number;
   /** How long SIGTERM waits for in-flight requests before closing anyway (ms). */
   shutdownGraceMs: number;
+  /**
+   * Worker processes of one standalone realtime instance (apps/realtime), sharing its port with sticky sessions;
+   * more than 1 needs REDIS_URL (the workers reach each other's clients through the Redis adapter).
+   */
+  realtimeWorkers: number;
   /** Rate-limit store (Redis) unreachable: `open` keeps serving (default), `closed` answers 503. */
   rateLimitFailMode: RateLimitFailMode;
   /** How long a rate-limit check waits for Redis before the fail mode applies (ms). */
@@ -263,6 +268,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
 
+  const realtimeWorkers = int(env, 'REALTIME_WORKERS', 1, 1, 64);
+  if (realtimeWorkers > 1 && !env['REDIS_URL']) throw new ConfigError('REALTIME_WORKERS', '1 unless REDIS_URL is set (workers share clients through Redis)', String(realtimeWorkers));
   const rateLimitFailMode = (str(env, 'RATE_LIMIT_FAIL_MODE') ?? 'open') as RateLimitFailMode;
   if (rateLimitFailMode !== 'open' && rateLimitFailMode !== 'closed') {
     throw new ConfigError('RATE_LIMIT_FAIL_MODE', '"open" or "closed"', rateLimitFailMode);
@@ -322,6 +329,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustedProxies,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    realtimeWorkers,
     rateLimitFailMode,
     rateLimitStoreTimeoutMs: int(env, 'RATE_LIMIT_STORE_TIMEOUT_MS', 200, 10, 10_000),
     upstreams,

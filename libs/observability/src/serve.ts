@@ -7,6 +7,11 @@ export interface ServeOptions {
   shutdownGraceMs: number;
   /** Runs after the server closed (pools, brokers, embedded database). */
   onShutdown?: () => Promise<void>;
+  /**
+   * `false` for a cluster worker whose connections are handed over by its primary: the app is made ready but does
+   * not listen itself, and the worker also drains when its primary goes away.
+   */
+  listen?: boolean;
 }
 
 /**
@@ -14,7 +19,8 @@ export interface ServeOptions {
  * requests up to the grace period, runs `onShutdown`, and exits 0 (1 when something failed).
  */
 export async function serve(app: FastifyInstance, opts: ServeOptions): Promise<void> {
-  await app.listen({ port: opts.port, host: opts.host });
+  if (opts.listen === false) await app.ready();
+  else await app.listen({ port: opts.port, host: opts.host });
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (closing) return;
@@ -44,4 +50,5 @@ export async function serve(app: FastifyInstance, opts: ServeOptions): Promise<v
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  if (opts.listen === false) process.once('disconnect', () => void shutdown('disconnect'));
 }

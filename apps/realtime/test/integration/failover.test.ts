@@ -37,7 +37,7 @@ const balancerSockets = new Set<TcpSocket>();
 const stats = new Map<string, { views: number; likes: number; dislikes: number; comments: number }>();
 const children: Child[] = [];
 
-function startChild(port: number): Child {
+function startChild(port: number, extraEnv: Record<string, string> = {}): Child {
   let out = '';
   const proc = spawn(process.execPath, [main], {
     cwd: root,
@@ -54,6 +54,7 @@ function startChild(port: number): Child {
       GATEWAY_IDENTITY_SECRET: 'a-test-secret-that-is-at-least-32-characters',
       LOG_LEVEL: 'warn',
       SHUTDOWN_GRACE_MS: '2000',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -221,4 +222,73 @@ describe('an instance dies', () => {
     await until('counts after failover', () => counts.some((c) => c.views === 11 && c.watching === 2), 10_000);
     expect(b.proc.exitCode).toBeNull();
   }, 90_000);
+});
+
+describe('one instance with two worker processes (REALTIME_WORKERS=2)', () => {
+  it('spreads clients over both workers on one port, keeps polling sessions sticky, and replaces a worker that dies', async () => {
+    const port = await getFreePort();
+    const inst = startChild(port, { REALTIME_WORKERS: '2', LOG_LEVEL: 'info' });
+    await ready(inst);
+    const lines = () =>
+      inst
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, any>);
+    const started = await until('instance ready line', () => lines().find((l) => l['msg'] === 'realtime instance ready'), 10_000);
+    const workerPids = started['workers'] as number[];
+    expect(workerPids).toHaveLength(2);
+    // The connections live in the workers' own descriptor tables (each takes its share).
+    const sockets = (pid: number) => Number(spawnSync('sh', ['-c', `ls -l /proc/${pid}/fd | grep -c socket`], { encoding: 'utf8' }).stdout.trim());
+    const idle = workerPids.map(sockets);
+
+    const owner = newUser('owner');
+    const videoId = randomUUID();
+    stats.set(videoId, { views: 3, likes: 0, dislikes: 0, comments: 0 });
+    await publishVideoChanged(bus, [videoChangedEvent({ videoId, version: 1, channelId: randomUUID(), ownerId: owner.userId })]);
+
+    // Six clients (least-connection: three per worker), one of them on HTTP long-polling only, which works only if
+    // each of its requests reaches the worker holding its session.
+    const users = Array.from({ length: 6 }, (_, i) => newUser(`w${i}`));
+    const clients: Client[] = [];
+    for (const [i, u] of users.entries()) {
+      const c = await connect(inst.url, await signer.sign(u), { reconnection: true, ...(i === 0 ? { transports: ['polling'] as ('polling' | 'websocket')[] } : {}) });
+      await waitUntil('joined', async () => (await ask(c, 'video:join', { videoId })).ok === true, { timeoutMs: 15_000, intervalMs: 200 });
+      c.on('connect', () => void ask(c, 'video:join', { videoId }));
+      clients.push(c);
+    }
+    const chats = clients.map((c) => collect(c, 'chat:message'));
+    const counts = clients.map((c) => collect(c, 'video:counts'));
+    // Every client sees every other one in `watching` (presence of both workers) and every chat message (adapter).
+    await until('watching 6 everywhere', () => counts.every((cs) => cs.some((x) => x.watching === 6)), 10_000);
+    for (const [i, c] of clients.entries()) expect((await ask(c, 'chat:send', { videoId, text: `hello ${i}` })).ok).toBe(true);
+    await until('every message at every client', () => chats.every((cs) => cs.length === 6), 10_000);
+    for (const cs of chats) expect(cs.map((m) => m.message.text).sort()).toEqual(users.map((_, i) => `hello ${i}`).sort());
+
+    const busy = workerPids.map(sockets);
+    expect(busy[0]! - idle[0]!).toBeGreaterThanOrEqual(2);
+    expect(busy[1]! - idle[1]!).toBeGreaterThanOrEqual(2);
+
+    // A worker dies: its clients reconnect (to the survivor or the replacement) and keep receiving.
+    process.kill(workerPids[0]!, 'SIGKILL');
+    await until('worker replaced', () => lines().some((l) => l['msg'] === 'realtime worker replaced'), 20_000);
+    await until('all reconnected', () => clients.every((c) => c.connected), 15_000);
+    for (const cs of chats) cs.length = 0;
+    await waitUntil(
+      'chat reaches everyone after the restart',
+      async () => {
+        for (const cs of chats) cs.length = 0;
+        expect((await ask(clients[5]!, 'chat:send', { videoId, text: 'after' })).ok).toBe(true);
+        await new Promise((r) => setTimeout(r, 300));
+        return chats.every((cs) => cs.some((m) => m.message.text === 'after'));
+      },
+      { timeoutMs: 15_000, intervalMs: 1100 },
+    );
+
+    // SIGTERM drains the workers and ends the instance cleanly.
+    inst.proc.kill('SIGTERM');
+    await inst.exited;
+    expect(inst.proc.exitCode).toBe(0);
+    expect(lines().some((l) => l['msg'] === 'stopped')).toBe(true);
+  }, 120_000);
 });

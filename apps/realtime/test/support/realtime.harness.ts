@@ -36,10 +36,10 @@ export function newUser(name = 'user'): Principal {
 const clients: Client[] = [];
 
 /** A socket.io client on `/realtime` (websocket transport); resolves once connected, rejects with the connect error. */
-export async function connect(url: string, token?: string, opts: { reconnection?: boolean } = {}): Promise<Client> {
+export async function connect(url: string, token?: string, opts: { reconnection?: boolean; transports?: ('websocket' | 'polling')[] } = {}): Promise<Client> {
   const socket: Client = connectClient(`${url}/realtime`, {
     path: '/socket.io',
-    transports: ['websocket'],
+    transports: opts.transports ?? ['websocket'],
     auth: token ? { token } : {},
     forceNew: true,
     reconnection: opts.reconnection ?? false,

@@ -1,0 +1,107 @@
+import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:http';
+import { setupMaster, setupWorker } from '@socket.io/sticky';
+import type { Server } from 'socket.io';
+import type { Logger } from '@kinora/observability';
+
+/** What a worker tells its primary once it can take connections. */
+const READY = 'kinora:realtime-ready';
+
+export interface PrimaryOptions {
+  workers: number;
+  port: number;
+  host: string;
+  /** How long the workers get to drain after SIGTERM before they are killed. */
+  shutdownGraceMs: number;
+  logger: Logger;
+}
+
+/**
+ * The primary of a multi-worker realtime instance (`REALTIME_WORKERS` > 1): it owns the port and serves nothing
+ * itself. Each TCP connection is handed to a worker, sticky by Engine.IO session id so that the HTTP long-polling
+ * requests of one client reach the worker that holds its session (new sessions go to the worker with the fewest);
+ * the connection's descriptor then lives in the worker, so the instance holds as many connections as its workers
+ * together. Workers reach each other's clients through the Redis adapter, as separate instances do. A worker that
+ * dies is replaced; SIGTERM stops accepting, lets the workers drain, and exits.
+ */
+export async function runPrimary(opts: PrimaryOptions): Promise<{ port: number }> {
+  const { logger } = opts;
+  // The connection hand-over sends the first chunk of each connection as a Buffer.
+  cluster.setupPrimary({ serialization: 'advanced' });
+  const server = createServer();
+  setupMaster(server, { loadBalancingMethod: 'least-connection' });
+  let stopping = false;
+  let restarts = 0;
+
+  const start = (): Promise<Worker> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork();
+      const onMessage = (msg: unknown) => {
+        if ((msg as { type?: string } | null)?.type !== READY) return;
+        worker.off('message', onMessage);
+        worker.off('exit', onEarlyExit);
+        resolve(worker);
+      };
+      const onEarlyExit = (code: number | null, signal: string | null) => reject(new Error(`realtime worker exited before it was ready (code ${code}, signal ${signal})`));
+      worker.on('message', onMessage);
+      worker.once('exit', onEarlyExit);
+    });
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    restarts++;
+    const delayMs = Math.min(30_000, 500 * 2 ** Math.min(restarts - 1, 6));
+    logger.error({ worker: worker.process.pid, code, signal, restartInMs: delayMs }, 'realtime worker died: its clients reconnect to the others; starting a new one');
+    setTimeout(() => {
+      if (stopping) return;
+      start().then(
+        (w) => logger.info({ worker: w.process.pid }, 'realtime worker replaced'),
+        (err: unknown) => logger.error({ err: { message: (err as Error).message } }, 'realtime worker did not start'),
+      );
+    }, delayMs).unref();
+  });
+
+  const first = await Promise.all(Array.from({ length: opts.workers }, start));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  logger.info({ port, workers: first.map((w) => w.process.pid) }, 'realtime instance ready');
+
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining the workers');
+    server.close();
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            const kill = setTimeout(() => w.process.kill('SIGKILL'), opts.shutdownGraceMs + 5_000);
+            w.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
+    logger.info({}, 'stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  return { port };
+}
+
+/** In a worker: take the connections the primary hands over, then tell it the worker is ready. */
+export function joinPrimary(io: Server): void {
+  setupWorker(io as never);
+  process.send?.({ type: READY });
+}
+
+export const isRealtimeWorker = (): boolean => cluster.isWorker;
