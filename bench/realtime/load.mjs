@@ -1,7 +1,14 @@
 // A load generator process for `bench/realtime/run.mjs`: opens its share of socket.io clients (websocket transport,
 // source addresses spread over 127.0.0.2-127.0.0.201 so ephemeral ports never run out), joins each to its video, and
 // records when each `video:counts` arrives. Talks to the coordinator over IPC.
+//
+// Two client implementations (BENCH_CLIENT): `raw` (default) speaks the Engine.IO 4 / Socket.IO 5 wire protocol
+// over a bare `ws` WebSocket (open, namespace connect, one acked emit, ping/pong, events; what the benchmark needs and
+// nothing more), so the thousands of clients in one process cost little CPU and the measured delay is the server's;
+// `socket.io` uses socket.io-client itself (about three times the client CPU per message, which on a 2-core machine
+// competes with the server being measured).
 import { io } from 'socket.io-client';
+import WebSocket from 'ws';
 
 const { url, count, watchers, videoId, otherVideos, offset, concurrency } = JSON.parse(process.argv[2]);
 const sockets = [];
@@ -9,7 +16,73 @@ const arrivals = new Map(); // views → arrival times (ms, timeOrigin-based clo
 let connected = 0;
 let failed = 0;
 
+const NSP = '/realtime';
+const EVENT_PREFIX = `42${NSP},`;
+const ACK_PREFIX = `43${NSP},`;
+
+/** One client on the raw protocol: resolves once it has joined its video (or failed). */
+function openRaw(i) {
+  return new Promise((resolve) => {
+    const global = offset + i;
+    const target = i < watchers ? videoId : `${videoId.slice(0, -4)}${String(global % otherVideos).padStart(4, '0')}`;
+    const u = new URL(url);
+    const ws = new WebSocket(`ws://${u.host}/socket.io/?EIO=4&transport=websocket`, { localAddress: `127.0.0.${2 + (global % 200)}`, perMessageDeflate: false });
+    let state = 'opening';
+    const fail = () => {
+      if (state === 'done') return;
+      state = 'done';
+      failed++;
+      ws.terminate();
+      resolve();
+    };
+    const timer = setTimeout(fail, 60_000);
+    ws.on('error', fail);
+    ws.on('close', () => {
+      if (state !== 'done') fail();
+    });
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text === '2') {
+        ws.send('3');
+        return;
+      }
+      if (state === 'joined') {
+        if (i < watchers && text.startsWith(EVENT_PREFIX)) {
+          const at = performance.timeOrigin + performance.now();
+          const [event, c] = JSON.parse(text.slice(EVENT_PREFIX.length));
+          if (event !== 'video:counts' || c.videoId !== videoId) return;
+          let list = arrivals.get(c.views);
+          if (!list) arrivals.set(c.views, (list = []));
+          list.push(at);
+        }
+        return;
+      }
+      if (state === 'opening' && text.startsWith('0{')) {
+        state = 'connecting';
+        ws.send(`40${NSP},`);
+      } else if (state === 'connecting' && text.startsWith(`40${NSP},`)) {
+        state = 'joining';
+        ws.send(`42${NSP},1${JSON.stringify(['video:join', { videoId: target }])}`);
+      } else if (state === 'connecting' && text.startsWith(`44${NSP},`)) {
+        fail();
+      } else if (state === 'joining' && text.startsWith(`${ACK_PREFIX}1`)) {
+        const [ack] = JSON.parse(text.slice(ACK_PREFIX.length + 1));
+        if (!ack?.ok) return fail();
+        clearTimeout(timer);
+        state = 'joined';
+        connected++;
+        sockets.push({ disconnect: () => ws.close() });
+        resolve();
+      }
+    });
+  });
+}
+
 function open(i) {
+  return process.env.BENCH_CLIENT === 'socket.io' ? openSocketIo(i) : openRaw(i);
+}
+
+function openSocketIo(i) {
   return new Promise((resolve) => {
     const global = offset + i;
     const s = io(`${url}/realtime`, {

@@ -25,6 +25,8 @@ const ROUNDS = env('BENCH_ROUNDS', 20);
 const OTHER_VIDEOS = env('BENCH_OTHER_VIDEOS', 100);
 const CONCURRENCY = env('BENCH_CONNECT_CONCURRENCY', 50);
 const BASELINE = env('BENCH_BASELINE', 1) !== 0;
+// Worker processes of the ONE realtime instance (REALTIME_WORKERS: one port, sticky sessions, one process per core).
+const WORKERS = env('BENCH_WORKERS', 1);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
@@ -72,7 +74,7 @@ async function stopChild(child, graceful) {
 /** One full measurement against one server (`server.mjs` or the bare baseline). */
 async function measure(label, script, serverEnv) {
   const videoId = `${randomUUID().slice(0, -4)}ffff`;
-  const server = fork(join(here, script), [], { env: { ...process.env, ...serverEnv }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const server = fork(join(here, script), [], { execArgv: process.env.BENCH_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SERVER_PROF] : [], env: { ...process.env, ...serverEnv }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const generators = [];
   try {
     const { port } = await new Promise((resolve, reject) => {
@@ -84,8 +86,11 @@ async function measure(label, script, serverEnv) {
       server.once('exit', (code) => reject(new Error(`${label} server exited with ${code}`)));
     });
     await sleep(500);
-    const rssBefore = rssOf(server.pid);
-    const heapBefore = (await call(server, { cmd: 'stats', videoId })).heapUsed;
+    const idle = await call(server, { cmd: 'stats', videoId });
+    // The instance's processes: one, or a primary and its workers (BENCH_WORKERS).
+    const pids = idle.pids ?? [server.pid];
+    const rssBefore = pids.reduce((a, p) => a + rssOf(p), 0);
+    const heapBefore = idle.heapUsed;
 
     const started = Date.now();
     const per = Math.ceil(CONNECTIONS / GENERATORS);
@@ -108,9 +113,10 @@ async function measure(label, script, serverEnv) {
     const connectSec = (Date.now() - started) / 1000;
     await sleep(2500); // let the counts polls settle (watching changes) before measuring
     const stats = await call(server, { cmd: 'stats', videoId });
-    const rssAfter = rssOf(server.pid);
-    const fds = fdsOf(server.pid);
-    console.log(`\r[${label}] connections held: ${stats.clients} (${held} joined, ${failed} failed) in ${connectSec.toFixed(1)} s; ${stats.watching} watch the video; server holds ${fds} descriptors (limit ${fdLimitOf(server.pid)})`);
+    const rssAfter = pids.reduce((a, p) => a + rssOf(p), 0);
+    const fdsPer = pids.map(fdsOf);
+    const fds = fdsPer.reduce((a, b) => a + b, 0);
+    console.log(`\r[${label}] connections held: ${stats.clients} (${held} joined, ${failed} failed) in ${connectSec.toFixed(1)} s; ${stats.watching} watch the video; server holds ${fds} descriptors${pids.length > 1 ? ` in ${pids.length} processes (${fdsPer.join(' + ')})` : ''} (limit ${fdLimitOf(server.pid)} per process)`);
     const perConn = (rssAfter - rssBefore) / stats.clients / 1024;
     const heapPer = stats.heapUsed !== null && heapBefore !== null ? (stats.heapUsed - heapBefore) / stats.clients / 1024 : NaN;
     console.log(`[${label}] server memory: RSS ${mib(rssBefore)} → ${mib(rssAfter)} MiB = ${perConn.toFixed(1)} KiB per connection (heap ${heapPer.toFixed(1)} KiB)`);
@@ -141,6 +147,7 @@ async function measure(label, script, serverEnv) {
       failed,
       connectSec,
       fds,
+      processes: pids.length,
       perConnKiB: perConn,
       heapPerConnKiB: heapPer,
       watchers: stats.watching,
@@ -165,14 +172,14 @@ async function measure(label, script, serverEnv) {
   }
 }
 
-console.log(`realtime benchmark: ${CONNECTIONS} connections from ${GENERATORS} processes, ${WATCHERS} watchers of one video, ${ROUNDS} updates, Node ${process.version}, load average ${load()}`);
+console.log(`realtime benchmark: ${CONNECTIONS} connections from ${GENERATORS} processes, instance of ${WORKERS} worker process(es), client ${process.env.BENCH_CLIENT ?? 'raw'}, ${WATCHERS} watchers of one video, ${ROUNDS} updates, Node ${process.version}, load average ${load()}`);
 const [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
 try {
-  const kinora = await measure('realtime', 'server.mjs', { REDIS_URL: redis.url, DATABASE_URL: pg.url });
+  const kinora = await measure(WORKERS > 1 ? `realtime, ${WORKERS} workers` : 'realtime', 'server.mjs', { REDIS_URL: redis.url, DATABASE_URL: pg.url, BENCH_WORKERS: String(WORKERS) });
   let bare;
   if (BASELINE) bare = await measure('bare socket.io', 'bare-server.mjs', {});
   console.log('');
-  console.log(`connections held: ${kinora.held} (goal 20,000: ${kinora.held >= 20000 ? 'met' : `NOT met: the process limit is ${fdLimitOf(process.pid)} descriptors and the server needs ${kinora.fds - kinora.held} of its own`})`);
+  console.log(`connections held: ${kinora.held} (goal 20,000: ${kinora.held >= 20000 ? 'met' : `NOT met: the process limit is ${fdLimitOf(process.pid)} descriptors and the server needs ${kinora.fds - kinora.held} of its own${kinora.processes === 1 ? '; BENCH_WORKERS=2 spreads them over two processes' : ''}`})`);
   console.log(`memory per connection: ${kinora.perConnKiB.toFixed(1)} KiB RSS${bare ? ` (bare socket.io ${bare.perConnKiB.toFixed(1)} KiB, ratio ${(kinora.perConnKiB / bare.perConnKiB).toFixed(2)})` : ''}`);
   console.log(`fan-out p50/p99: ${kinora.p50.toFixed(1)} / ${kinora.p99.toFixed(1)} ms${bare ? ` (bare socket.io ${bare.p50.toFixed(1)} / ${bare.p99.toFixed(1)} ms, p99 ratio ${(kinora.p99 / bare.p99).toFixed(2)})` : ''}; goal p99 < 250 ms: ${kinora.p99 < 250 ? 'met' : 'NOT met'}`);
   console.log(`server CPU per watcher and push: ${kinora.cpuPerWatcherUs.toFixed(1)} µs${bare ? ` (bare socket.io ${bare.cpuPerWatcherUs.toFixed(1)} µs)` : ''}`);

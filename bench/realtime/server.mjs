@@ -5,7 +5,53 @@ import { Database, runMigrations } from '@kinora/db';
 import { createInProcessEventBus, eventsMigrationsDir } from '@kinora/events';
 import { createLogger } from '@kinora/observability';
 import { TokenVerifier } from '@kinora/auth';
-import { buildApp } from '@kinora/realtime';
+import cluster from 'node:cluster';
+import { buildApp, isRealtimeWorker, joinPrimary, runPrimary } from '@kinora/realtime';
+
+// BENCH_WORKERS > 1: one instance of that many worker processes on one port (REALTIME_WORKERS), this process being
+// its primary; the coordinator's commands are relayed to every worker and their answers combined.
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+if (WORKERS > 1 && cluster.isPrimary) {
+  const { port } = await runPrimary({ workers: WORKERS, port: 0, host: '127.0.0.1', shutdownGraceMs: 2000, logger: createLogger({ level: 'warn', name: 'realtime-bench' }) });
+  console.log(JSON.stringify({ port }));
+  const workers = () => Object.values(cluster.workers);
+  let seq = 0;
+  const ask = (w, msg) =>
+    new Promise((resolve) => {
+      const id = `w${++seq}`;
+      const on = (m) => {
+        if (m?.id === id) {
+          w.off('message', on);
+          resolve(m);
+        }
+      };
+      w.on('message', on);
+      w.send({ ...msg, id });
+    });
+  process.on('message', async (msg) => {
+    if (msg.cmd === 'bump') {
+      // One counter change that every worker learns about at once (in the service: from the bus and Redis).
+      const t0 = performance.timeOrigin + performance.now();
+      const replies = await Promise.all(workers().map((w) => ask(w, msg)));
+      process.send({ id: msg.id, t0, views: replies[0].views });
+    } else if (msg.cmd === 'stats') {
+      const replies = await Promise.all(workers().map((w) => ask(w, msg)));
+      const sum = (k) => replies.reduce((a, r) => (a === null || r[k] === null ? null : a + r[k]), 0);
+      const n = Math.min(...replies.map((r) => r.sendLoops.length));
+      process.send({
+        id: msg.id,
+        clients: sum('clients'),
+        watching: sum('watching'),
+        heapUsed: sum('heapUsed'),
+        pids: [process.pid, ...workers().map((w) => w.process.pid)],
+        // Per push: the workers send in parallel; wall = the slowest, CPU = all of them.
+        sendLoops: Array.from({ length: n }, (_, i) => Math.max(...replies.map((r) => r.sendLoops[i]))),
+        sendCpu: Array.from({ length: n }, (_, i) => replies.reduce((a, r) => a + r.sendCpu[i], 0)),
+      });
+    }
+  });
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+} else {
 
 const config = loadConfig({ PUBLIC_URL: 'http://kinora.bench', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', REDIS_URL: process.env.REDIS_URL });
 const logger = createLogger({ level: config.logLevel, name: 'realtime-bench' });
@@ -23,7 +69,9 @@ const app = await buildApp(config, {
   counts: async (ids) => new Map(ids.map((id) => [id, counters.get(id) ?? { views: 0, likes: 0, dislikes: 0, comments: 0 }])),
   settings: { keyPrefix: `bench:rt:${process.pid}:`, maxRoomsPerSocket: 1 },
 });
-await app.listen({ port: 0, host: '127.0.0.1' });
+const worker = isRealtimeWorker();
+if (worker) await app.ready();
+else await app.listen({ port: 0, host: '127.0.0.1' });
 const rt = app.realtime.server();
 await rt.waitAdapter();
 // How long the synchronous send loop of one push takes on the server (the rest of the delay is the network and the
@@ -42,7 +90,8 @@ rt.pushCounts = (counts) => {
   }
 };
 let watched = '';
-console.log(JSON.stringify({ port: app.server.address().port }));
+if (worker) joinPrimary(rt.io);
+else console.log(JSON.stringify({ port: app.server.address().port }));
 
 process.on('message', (msg) => {
   if (msg.cmd === 'bump') {
@@ -62,7 +111,7 @@ process.on('message', (msg) => {
     } catch {
       // at the descriptor ceiling even this needs a file descriptor
     }
-    process.send({ id: msg.id, clients: rt.clients(), watching: rt.localWatchers.get(msg.videoId) ?? 0, heapUsed, sendLoops: sendLoops.splice(0), sendCpu: sendCpu.splice(0) });
+    process.send({ id: msg.id, clients: rt.clients(), watching: rt.localWatchers.get(msg.videoId) ?? 0, heapUsed, pids: [process.pid], sendLoops: sendLoops.splice(0), sendCpu: sendCpu.splice(0) });
   }
 });
 
@@ -74,3 +123,4 @@ const stop = async () => {
 };
 process.once('SIGTERM', stop);
 process.once('disconnect', stop);
+}
