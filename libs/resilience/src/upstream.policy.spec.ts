@@ -160,3 +160,48 @@ describe('UpstreamPolicy bulkhead', () => {
     await expect(p.execute('read', async () => 'x')).resolves.toBe('x');
   });
 });
+
+describe('memory of finished calls', () => {
+  it('leaves nothing that outlives young-generation collections (many concurrent deadlines, some expiring)', async () => {
+    const p = policy({ timeouts: { read: 30, write: 30, upload: 30 }, maxConcurrency: 100, maxQueue: 100, breakerFailures: 1_000_000 });
+    // Deadlines in a list: calls finishing in any order, and expired ones, leave it consistent.
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => p.execute('read', async ({ signal }) => {
+        await sleep(i % 3 === 0 ? 200 : i % 7, undefined, { signal }).catch(() => undefined);
+        return i;
+      })),
+    );
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof UpstreamTimeoutError)).toBe(true);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(20);
+    expect(await p.execute('read', async () => 'still works')).toBe('still works');
+    p.dispose();
+  });
+
+  it('does not pin each call in the old generation (sampled surviving bytes per call stay small)', async () => {
+    const { Session } = await import('node:inspector');
+    const session = new Session();
+    session.connect();
+    const post = <T>(method: string, params?: object) =>
+      new Promise<T>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
+    const p = policy({ timeouts: { read: 1000, write: 1000, upload: 1000 } });
+    const call = () => p.execute('read', async () => {
+      const payload = { data: new Array(64).fill(1) };
+      await new Promise((r) => setImmediate(r));
+      return payload;
+    });
+    for (let i = 0; i < 2000; i++) await call();
+    await post('HeapProfiler.enable');
+    // Samples of objects freed by a scavenge are dropped: what remains survived one (or is still alive).
+    await post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMinorGC: false, includeObjectsCollectedByMajorGC: true });
+    const calls = 20_000;
+    for (let i = 0; i < calls; i++) await call();
+    const { profile } = await post<{ profile: { head: { selfSize: number; children: unknown[] } } }>('HeapProfiler.stopSampling');
+    session.disconnect();
+    p.dispose();
+    type Node = { selfSize: number; children: Node[] };
+    const total = (n: Node): number => n.selfSize + n.children.reduce((a, c) => a + total(c), 0);
+    // A call allocates ~1.5 KB here; when the per-call context was an object literal with a getter, ~1.4 KB of it
+    // was promoted every time. Now a few hundred bytes in total at most.
+    expect(total(profile.head as Node) / calls).toBeLessThan(400);
+  }, 60_000);
+});
