@@ -113,6 +113,21 @@ describe('validation at the gateway (schemas from the upstream OpenAPI document)
     expect(Object.keys(r.body.paths).some((p) => p.includes('*'))).toBe(false);
   });
 
+  it('streams tus upload bytes through to the upload service unchanged, with the tus headers both ways', async () => {
+    const { createHash, randomBytes } = await import('node:crypto');
+    const chunk = randomBytes(3 * 1024 * 1024 + 17); // far larger than the 2 KB JSON body limit: raw bodies are streamed, not parsed
+    const res = await fetch(`${base}/api/v1/uploads/u-123`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '1024', 'tus-resumable': '1.0.0' },
+      body: chunk,
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('upload-offset')).toBe(String(1024 + chunk.length));
+    expect(res.headers.get('tus-resumable')).toBe('1.0.0');
+    const stats = (await (await fetch(`${upstream.url}/__stats`)).json()) as { lastUpload: Record<string, unknown> };
+    expect(stats.lastUpload).toEqual({ length: chunk.length, sha256: createHash('sha256').update(chunk).digest('hex'), offset: '1024', tusResumable: '1.0.0' });
+  });
+
   it('forwards paths an upstream did not declare by prefix, and answers 404 for paths nobody owns', async () => {
     const r = await call(`${base}/api/v1/uploads/abc`);
     expect(r.status).toBe(200);
