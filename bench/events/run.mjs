@@ -5,7 +5,7 @@
 // written and the ratio writes/events. Goals: >= 100,000 events/s, <= 0.1% counter-row writes per event.
 //
 // Starts its own Kafka (KRaft) and PostgreSQL through @kinora/testing unless BENCH_KAFKA_BROKERS /
-// BENCH_DATABASE_URL point at running ones. Knobs: BENCH_EVENTS (1000000), BENCH_VIDEOS (1000), BENCH_PARTITIONS (6),
+// BENCH_DATABASE_URL point at running ones. Knobs: BENCH_FETCH_PARTITION_KB / BENCH_FETCH_KB (consumer fetch sizes), BENCH_EVENTS (1000000), BENCH_VIDEOS (1000), BENCH_PARTITIONS (6),
 // BENCH_BATCH (handler batch size, 100), BENCH_FLUSH_MS (30000, the default flush interval),
 // BENCH_BASELINE_EVENTS (20000), BENCH_BASELINE_CONNECTIONS (8), BENCH_FSYNC (on), BENCH_COMPRESSION (gzip),
 // BENCH_CPU_PROFILE (a file for a CPU profile of the consuming phase).
@@ -91,7 +91,13 @@ try {
 
   // 2. Consume into the counters: from joining the group to the last flush committed.
   const metrics = new AnalyticsMetrics(new Registry());
-  const bus = createKafkaEventBus({ brokers, logger: silent, consumer: { maxWaitTimeInMs: 200, maxBytesPerPartition: 8 * 1_048_576, maxBytes: 64 * 1_048_576 } });
+  // Fetch sizes: the adapter's defaults (1 MiB per partition, 10 MiB per fetch) unless BENCH_FETCH_PARTITION_KB /
+  // BENCH_FETCH_KB say otherwise. Larger fetches were slower here: more messages alive at every scavenge.
+  const fetchSizes = {
+    ...(process.env.BENCH_FETCH_PARTITION_KB ? { maxBytesPerPartition: Number(process.env.BENCH_FETCH_PARTITION_KB) * 1024 } : {}),
+    ...(process.env.BENCH_FETCH_KB ? { maxBytes: Number(process.env.BENCH_FETCH_KB) * 1024 } : {}),
+  };
+  const bus = createKafkaEventBus({ brokers, logger: silent, consumer: { maxWaitTimeInMs: 200, ...fetchSizes } });
   const consumer = new CounterConsumer({
     bus,
     counters: new CounterRepository(database),
