@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { JSONWebKeySet } from 'jose';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { authPlugin, TokenVerifier } from '@kinora/auth';
+import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { dbPlugin, runMigrations, type Database } from '@kinora/db';
-import { openEventBus, type EventBus } from '@kinora/events';
-import { createBaseApp, type Logger } from '@kinora/observability';
+import { runMigrations, type Database } from '@kinora/db';
+import { type EventBus } from '@kinora/events';
+import type { Logger } from '@kinora/observability';
+import { createServiceApp } from '@kinora/service';
 import { VideoProjection } from '@kinora/projections';
 import { CounterConsumer, type CounterConsumerOptions } from './events/counter.consumer.js';
 import { countsAsChannelVideo } from './events/engagement.mapping.js';
@@ -165,45 +165,15 @@ export interface AnalyticsAppDeps {
  * service's JWKS), the routes, and the consumers started. Nothing listens yet; `app.close()` stops the consumers.
  */
 export async function buildApp(config: Config, deps: AnalyticsAppDeps): Promise<FastifyInstance> {
-  const app = await createBaseApp({
+  const { app, bus } = await createServiceApp({
+    name: 'analytics',
+    config,
+    database: deps.database,
     logger: deps.logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    trustedProxies: config.trustedProxies,
-    openapi: { title: 'Kinora analytics service', version: '0.1.0', publicUrl: config.publicUrl },
+    ...(deps.bus ? { bus: deps.bus } : {}),
+    ...(deps.verifier ? { verifier: deps.verifier } : {}),
   });
-  await app.register(dbPlugin, { database: deps.database });
-  let bus = deps.bus;
-  if (!bus) {
-    // Kafka when KAFKA_BROKERS is set, else the in-process bus over this database.
-    const own = await openEventBus({
-      kafkaBrokers: config.kafkaBrokers,
-      pool: deps.database.primary,
-      logger: deps.logger,
-      clientId: 'kinora-analytics',
-      topicPartitions: config.kafkaTopicPartitions,
-      replicationFactor: config.kafkaReplicationFactor,
-    });
-    app.addHook('onClose', async () => own.close());
-    bus = own;
-  }
   const mod = await createAnalyticsModule({ database: deps.database, bus, config, logger: deps.logger, registry: app.metrics, ...(deps.redis ? { redis: deps.redis } : {}) });
-  const userUrl = config.upstreams.user ?? config.publicUrl;
-  const verifier =
-    deps.verifier ??
-    new TokenVerifier({
-      issuer: config.publicUrl,
-      audience: 'kinora-api',
-      fetchJwks: async () => {
-        const res = await fetch(`${userUrl}/.well-known/jwks.json`, { signal: AbortSignal.timeout(5000) });
-        if (!res.ok) throw new Error(`JWKS fetch answered ${res.status}`);
-        return (await res.json()) as JSONWebKeySet;
-      },
-    });
-  await app.register(authPlugin, {
-    verifier,
-    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
-    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
-  });
   await app.register(mod.plugin);
   await mod.start();
   app.addHook('onClose', async () => mod.close());

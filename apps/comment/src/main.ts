@@ -1,19 +1,4 @@
-import { loadConfigOrExit } from '@kinora/config';
-import { openDatabase } from '@kinora/db';
-import { createLogger, serve, startTracing } from '@kinora/observability';
-import { buildApp } from './app.js';
+// The comment service as its own process (configuration, tracing, database, serve, drain on SIGTERM).
+import { runService } from '@kinora/service/run';
 
-const config = loadConfigOrExit();
-const stopTracing = startTracing({ endpoint: config.otelEndpoint, serviceName: 'kinora-comment' });
-const logger = createLogger({ level: config.logLevel, name: 'comment' });
-const db = await openDatabase(config, logger, 'kinora-comment');
-const app = await buildApp(config, { database: db.database, logger });
-await serve(app, {
-  port: config.port,
-  host: config.host,
-  shutdownGraceMs: config.shutdownGraceMs,
-  onShutdown: async () => {
-    await db.close();
-    await stopTracing();
-  },
-});
+await runService('comment', async () => (await import('./app.js')).buildApp);

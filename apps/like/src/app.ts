@@ -1,18 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { JSONWebKeySet } from 'jose';
-import { authPlugin, TokenVerifier } from '@kinora/auth';
+import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { type Database, dbPlugin, runMigrations } from '@kinora/db';
+import { type Database, runMigrations } from '@kinora/db';
 import {
-  openEventBus,
   OutboxRelay,
   OutboxWriter,
   outboxMigrationsDir,
   type EventBus,
   type TransactionalPublisher,
 } from '@kinora/events';
-import { createBaseApp, type Logger } from '@kinora/observability';
+import type { Logger } from '@kinora/observability';
+import { createServiceApp } from '@kinora/service';
 import { VideoProjection } from '@kinora/projections';
 import { RatingRepository } from './repositories/rating.repository.js';
 import { ratingsRoutes } from './routes/ratings/ratings.routes.js';
@@ -73,16 +72,6 @@ export async function createLikeModule(opts: LikeModuleOptions): Promise<LikeMod
   return { plugin, ratings, videos, relay, start, close };
 }
 
-/** JWKS of the user service over HTTP (standalone process): `USER_SERVICE_URL` + `/.well-known/jwks.json`. */
-function httpJwks(baseUrl: string | undefined): () => Promise<JSONWebKeySet> {
-  return async () => {
-    if (!baseUrl) throw new Error('USER_SERVICE_URL is not set: access tokens cannot be verified');
-    const res = await fetch(`${baseUrl}/.well-known/jwks.json`, { signal: AbortSignal.timeout(2_000) });
-    if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
-    return (await res.json()) as JSONWebKeySet;
-  };
-}
-
 /**
  * The like service as its own process: base app (problems, health, metrics, OpenAPI), the database plugin,
  * authentication (the gateway's signed identity, or a bearer token checked against the user service's JWKS), the
@@ -92,35 +81,15 @@ export async function buildApp(
   config: Config,
   deps: { database: Database; logger: Logger; bus?: EventBus; verifier?: TokenVerifier; relay?: LikeModuleOptions['relay'] },
 ): Promise<FastifyInstance> {
-  const app = await createBaseApp({
+  const { app, bus } = await createServiceApp({
+    name: 'like',
+    config,
+    database: deps.database,
     logger: deps.logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    trustedProxies: config.trustedProxies,
-    openapi: { title: 'Kinora like service', version: '0.1.0', publicUrl: config.publicUrl },
+    ...(deps.bus ? { bus: deps.bus } : {}),
+    ...(deps.verifier ? { verifier: deps.verifier } : {}),
   });
-  let bus = deps.bus;
-  if (!bus) {
-    // Kafka when KAFKA_BROKERS is set, else the in-process bus over this database.
-    const own = await openEventBus({
-      kafkaBrokers: config.kafkaBrokers,
-      pool: deps.database.primary,
-      logger: deps.logger,
-      clientId: 'kinora-like',
-      topicPartitions: config.kafkaTopicPartitions,
-      replicationFactor: config.kafkaReplicationFactor,
-    });
-    app.addHook('onClose', async () => own.close());
-    bus = own;
-  }
   const mod = await createLikeModule({ database: deps.database, bus, logger: deps.logger, ...(deps.relay ? { relay: deps.relay } : {}) });
-  await app.register(dbPlugin, { database: deps.database });
-  const verifier =
-    deps.verifier ?? new TokenVerifier({ issuer: config.publicUrl, audience: 'kinora-api', fetchJwks: httpJwks(config.upstreams.user), maxAgeMs: 600_000 });
-  await app.register(authPlugin, {
-    verifier,
-    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
-    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
-  });
   await app.register(mod.plugin);
   return app;
 }

@@ -1,22 +1,4 @@
-// Configuration and tracing first (the SDK must hook `http` and `pg` before they load), then the service.
-import { loadConfigOrExit } from '@kinora/config';
-import { startTracing } from '@kinora/observability/tracing';
+// The user service as its own process (configuration, tracing, database, serve, drain on SIGTERM).
+import { runService } from '@kinora/service/run';
 
-const config = loadConfigOrExit();
-const stopTracing = startTracing({ endpoint: config.otelEndpoint, serviceName: 'kinora-user' });
-const { openDatabase } = await import('@kinora/db');
-const { createLogger, serve } = await import('@kinora/observability');
-const { buildApp } = await import('./app.js');
-
-const logger = createLogger({ level: config.logLevel, name: 'user' });
-const db = await openDatabase(config, logger, 'kinora-user');
-const app = await buildApp(config, { database: db.database, logger });
-await serve(app, {
-  port: config.port,
-  host: config.host,
-  shutdownGraceMs: config.shutdownGraceMs,
-  onShutdown: async () => {
-    await db.close();
-    await stopTracing();
-  },
-});
+await runService('user', async () => (await import('./app.js')).buildApp);

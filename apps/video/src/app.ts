@@ -1,12 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { JSONWebKeySet } from 'jose';
 import { MemoryLocker, Server as TusServer } from '@tus/server';
-import { authPlugin, TokenVerifier } from '@kinora/auth';
+import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { Database, dbPlugin, runMigrations } from '@kinora/db';
+import { Database, runMigrations } from '@kinora/db';
 import {
-  openEventBus,
   OutboxRelay,
   outboxMigrationsDir,
   OutboxWriter,
@@ -14,7 +12,8 @@ import {
   type Subscription,
   type TransactionalPublisher,
 } from '@kinora/events';
-import { createBaseApp, type Logger } from '@kinora/observability';
+import type { Logger } from '@kinora/observability';
+import { createServiceApp } from '@kinora/service';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { LifecyclePublisher } from './events/lifecycle.events.js';
 import { consumeTranscoded } from './events/transcoded.consumer.js';
@@ -169,27 +168,14 @@ export interface VideoAppDeps {
  * authentication, the routes and the consumer. Nothing listens yet.
  */
 export async function buildApp(config: Config, deps: VideoAppDeps): Promise<FastifyInstance> {
-  const app = await createBaseApp({
+  const { app, bus } = await createServiceApp({
+    name: 'video',
+    config,
+    database: deps.database,
     logger: deps.logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    trustedProxies: config.trustedProxies,
-    openapi: { title: 'Kinora video service', version: '0.1.0', publicUrl: config.publicUrl },
+    ...(deps.bus ? { bus: deps.bus } : {}),
+    ...(deps.verifier ? { verifier: deps.verifier } : {}),
   });
-  await app.register(dbPlugin, { database: deps.database });
-  let bus = deps.bus;
-  if (!bus) {
-    // Kafka when KAFKA_BROKERS is set, else the in-process bus over this database.
-    const own = await openEventBus({
-      kafkaBrokers: config.kafkaBrokers,
-      pool: deps.database.primary,
-      logger: deps.logger,
-      clientId: 'kinora-video',
-      topicPartitions: config.kafkaTopicPartitions,
-      replicationFactor: config.kafkaReplicationFactor,
-    });
-    app.addHook('onClose', async () => own.close());
-    bus = own;
-  }
   const store = deps.store ?? createStore(config.storageUrl);
   if (!deps.store) app.addHook('onClose', async () => store.close());
   const userUrl = config.upstreams.user ?? config.publicUrl;
@@ -201,23 +187,6 @@ export async function buildApp(config: Config, deps: VideoAppDeps): Promise<Fast
     store,
     channels: deps.channels ?? httpChannelDirectory(userUrl),
     ...(deps.uploadPartSizeBytes !== undefined ? { uploadPartSizeBytes: deps.uploadPartSizeBytes } : {}),
-  });
-  const verifier =
-    deps.verifier ??
-    new TokenVerifier({
-      issuer: config.publicUrl,
-      // The user service's access-token audience (apps/user token.service.ts).
-      audience: 'kinora-api',
-      fetchJwks: async () => {
-        const res = await fetch(`${userUrl}/.well-known/jwks.json`, { signal: AbortSignal.timeout(5000) });
-        if (!res.ok) throw new Error(`JWKS fetch answered ${res.status}`);
-        return (await res.json()) as JSONWebKeySet;
-      },
-    });
-  await app.register(authPlugin, {
-    verifier,
-    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
-    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
   });
   await app.register(mod.plugin);
   return app;

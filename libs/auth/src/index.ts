@@ -5,3 +5,4 @@ export { ACCEPTED_ALGORITHMS, JwksCache } from './jwks.cache.js';
 export type { JwksCacheOptions } from './jwks.cache.js';
 export { TokenError, TokenVerifier } from './token.verifier.js';
 export type { TokenFailure, TokenVerifierOptions } from './token.verifier.js';
+export { httpJwksFetcher } from './http-jwks.js';

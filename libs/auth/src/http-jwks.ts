@@ -1,6 +1,9 @@
 import type { JSONWebKeySet } from 'jose';
 
-/** Fetches the user service's public keys over HTTP (standalone), bounded in time. */
+/**
+ * Fetches the user service's public keys over HTTP, bounded in time: what a standalone service gives its
+ * {@link TokenVerifier} (`fetchJwks`) to check bearer tokens itself.
+ */
 export function httpJwksFetcher(baseUrl: string, path = '/.well-known/jwks.json', timeoutMs = 2_000): () => Promise<JSONWebKeySet> {
   const url = new URL(path, baseUrl);
   return async () => {
