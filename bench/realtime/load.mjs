@@ -15,6 +15,8 @@ const sockets = [];
 const arrivals = new Map(); // views → arrival times (ms, timeOrigin-based clock)
 let connected = 0;
 let failed = 0;
+const reasons = {}; // why clients failed to connect and join, for the report
+const failedBecause = (reason) => (reasons[reason] = (reasons[reason] ?? 0) + 1);
 
 const NSP = '/realtime';
 const EVENT_PREFIX = `42${NSP},`;
@@ -28,17 +30,18 @@ function openRaw(i) {
     const u = new URL(url);
     const ws = new WebSocket(`ws://${u.host}/socket.io/?EIO=4&transport=websocket`, { localAddress: `127.0.0.${2 + (global % 200)}`, perMessageDeflate: false });
     let state = 'opening';
-    const fail = () => {
+    const fail = (reason) => {
       if (state === 'done') return;
+      failedBecause(`${reason} while ${state}`);
       state = 'done';
       failed++;
       ws.terminate();
       resolve();
     };
-    const timer = setTimeout(fail, 60_000);
-    ws.on('error', fail);
-    ws.on('close', () => {
-      if (state !== 'done') fail();
+    const timer = setTimeout(() => fail('timeout'), 60_000);
+    ws.on('error', (err) => fail(`error ${err.code ?? err.message}`));
+    ws.on('close', (code) => {
+      if (state !== 'done' && state !== 'joined') fail(`close ${code}`);
     });
     ws.on('message', (data) => {
       const text = data.toString();
@@ -64,10 +67,10 @@ function openRaw(i) {
         state = 'joining';
         ws.send(`42${NSP},1${JSON.stringify(['video:join', { videoId: target }])}`);
       } else if (state === 'connecting' && text.startsWith(`44${NSP},`)) {
-        fail();
+        fail(`refused ${text.slice(0, 80)}`);
       } else if (state === 'joining' && text.startsWith(`${ACK_PREFIX}1`)) {
         const [ack] = JSON.parse(text.slice(ACK_PREFIX.length + 1));
-        if (!ack?.ok) return fail();
+        if (!ack?.ok) return fail(`join answered ${JSON.stringify(ack).slice(0, 80)}`);
         clearTimeout(timer);
         state = 'joined';
         connected++;
@@ -133,7 +136,7 @@ async function openAll() {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  process.send({ type: 'opened', connected, failed });
+  process.send({ type: 'opened', connected, failed, reasons });
 }
 
 process.on('message', (msg) => {

@@ -10,7 +10,7 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadavg, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,10 @@ const CONCURRENCY = env('BENCH_CONNECT_CONCURRENCY', 50);
 const BASELINE = env('BENCH_BASELINE', 1) !== 0;
 // Worker processes of the ONE realtime instance (REALTIME_WORKERS: one port, sticky sessions, one process per core).
 const WORKERS = env('BENCH_WORKERS', 1);
+// Niceness of the load generators (0–19): they stand for clients on other machines, so by default they yield the
+// CPU to the server under test. An arrival is timed when a generator reads it, so a generator that runs later can
+// only make the measured delays longer, never shorter.
+const GENERATOR_NICE = env('BENCH_GENERATOR_NICE', 10);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssOf = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
@@ -74,7 +78,7 @@ async function stopChild(child, graceful) {
 /** One full measurement against one server (`server.mjs` or the bare baseline). */
 async function measure(label, script, serverEnv) {
   const videoId = `${randomUUID().slice(0, -4)}ffff`;
-  const server = fork(join(here, script), [], { execArgv: process.env.BENCH_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SERVER_PROF] : [], env: { ...process.env, ...serverEnv }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const server = fork(join(here, script), [], { execArgv: [...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_SERVER_PROF] : []), ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)], env: { ...process.env, ...serverEnv }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const generators = [];
   try {
     const { port } = await new Promise((resolve, reject) => {
@@ -98,7 +102,9 @@ async function measure(label, script, serverEnv) {
     for (let g = 0; g < GENERATORS; g++) {
       const count = Math.min(per, CONNECTIONS - g * per);
       const args = { url: `http://127.0.0.1:${port}`, count, watchers: Math.min(watchersPer, WATCHERS - g * watchersPer, count), videoId, otherVideos: OTHER_VIDEOS, offset: g * per, concurrency: CONCURRENCY };
-      generators.push(fork(join(here, 'load.mjs'), [JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+      const generator = fork(join(here, 'load.mjs'), [JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      if (GENERATOR_NICE > 0) setPriority(generator.pid, GENERATOR_NICE);
+      generators.push(generator);
     }
     const progress = new Map();
     generators.forEach((g, i) => g.on('message', (m) => m.type === 'progress' && progress.set(i, m)));
@@ -110,6 +116,9 @@ async function measure(label, script, serverEnv) {
     clearInterval(ticker);
     const held = opened.reduce((a, o) => a + o.connected, 0);
     const failed = opened.reduce((a, o) => a + o.failed, 0);
+    const reasons = {};
+    for (const o of opened) for (const [r, n] of Object.entries(o.reasons ?? {})) reasons[r] = (reasons[r] ?? 0) + n;
+    if (failed > 0) console.log(`\n[${label}] failed to connect: ${JSON.stringify(reasons)}`);
     const connectSec = (Date.now() - started) / 1000;
     await sleep(2500); // let the counts polls settle (watching changes) before measuring
     const stats = await call(server, { cmd: 'stats', videoId });
@@ -137,6 +146,7 @@ async function measure(label, script, serverEnv) {
       delays.push(...ds);
     }
     delays.sort((a, b) => a - b);
+    console.log(`[${label}] p99 of each update in order (ms): ${perRound.map((x) => x.toFixed(0)).join(' ')}`);
     perRound.sort((a, b) => a - b);
     const { sendLoops, sendCpu } = await call(server, { cmd: 'stats', videoId });
     const loops = [...sendLoops].sort((a, b) => a - b);
@@ -172,7 +182,7 @@ async function measure(label, script, serverEnv) {
   }
 }
 
-console.log(`realtime benchmark: ${CONNECTIONS} connections from ${GENERATORS} processes, instance of ${WORKERS} worker process(es), client ${process.env.BENCH_CLIENT ?? 'raw'}, ${WATCHERS} watchers of one video, ${ROUNDS} updates, Node ${process.version}, load average ${load()}`);
+console.log(`realtime benchmark: ${CONNECTIONS} connections from ${GENERATORS} processes, instance of ${WORKERS} worker process(es), client ${process.env.BENCH_CLIENT ?? 'raw'} (nice ${GENERATOR_NICE}), ${WATCHERS} watchers of one video, ${ROUNDS} updates, Node ${process.version}, load average ${load()}`);
 const [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
 try {
   const kinora = await measure(WORKERS > 1 ? `realtime, ${WORKERS} workers` : 'realtime', 'server.mjs', { REDIS_URL: redis.url, DATABASE_URL: pg.url, BENCH_WORKERS: String(WORKERS) });

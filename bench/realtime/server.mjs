@@ -93,7 +93,25 @@ let watched = '';
 if (worker) joinPrimary(rt.io);
 else console.log(JSON.stringify({ port: app.server.address().port }));
 
-process.on('message', (msg) => {
+// BENCH_HEAP_PROFILE=prefix: a sampling heap profile of what survives young-generation collections during the
+// pushes (from the first update to the final stats), written to <prefix>.<pid>.heapprofile.
+let heapSession = null;
+const heapProfile = process.env.BENCH_HEAP_PROFILE;
+const heapPost = (method, params) => new Promise((resolve, reject) => heapSession.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+process.on('message', async (msg) => {
+  if (heapProfile && msg.cmd === 'bump' && !heapSession) {
+    const { Session } = await import('node:inspector');
+    heapSession = new Session();
+    heapSession.connect();
+    await heapPost('HeapProfiler.enable');
+    await heapPost('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMinorGC: false, includeObjectsCollectedByMajorGC: true });
+  }
+  if (heapSession && msg.cmd === 'stats') {
+    const { profile } = await heapPost('HeapProfiler.stopSampling');
+    (await import('node:fs')).writeFileSync(`${heapProfile}.${process.pid}.heapprofile`, JSON.stringify(profile));
+    heapSession.disconnect();
+    heapSession = null;
+  }
   if (msg.cmd === 'bump') {
     watched = msg.videoId;
     // The counter change: a new value in the source and the notification that it changed. `t0` is taken on the
