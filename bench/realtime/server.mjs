@@ -94,7 +94,8 @@ if (worker) joinPrimary(rt.io);
 else console.log(JSON.stringify({ port: app.server.address().port }));
 
 // BENCH_HEAP_PROFILE=prefix: a sampling heap profile of what survives young-generation collections during the
-// pushes (from the first update to the final stats), written to <prefix>.<pid>.heapprofile.
+// pushes (from the first update to the final stats), written to <prefix>.<pid>.heapprofile; BENCH_HEAP_ALL=1
+// samples every allocation instead (what the process allocates, collected or not).
 let heapSession = null;
 const heapProfile = process.env.BENCH_HEAP_PROFILE;
 const heapPost = (method, params) => new Promise((resolve, reject) => heapSession.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
@@ -104,7 +105,7 @@ process.on('message', async (msg) => {
     heapSession = new Session();
     heapSession.connect();
     await heapPost('HeapProfiler.enable');
-    await heapPost('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMinorGC: false, includeObjectsCollectedByMajorGC: true });
+    await heapPost('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP_ALL === '1', includeObjectsCollectedByMajorGC: true });
   }
   if (heapSession && msg.cmd === 'stats') {
     const { profile } = await heapPost('HeapProfiler.stopSampling');
