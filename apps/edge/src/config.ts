@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError } from '@kinora/config';
+import { ConfigError, deepFreeze, envInt as int, envString as str, loadOrExit, type Env as ConfigEnv } from '@kinora/config';
 import { normalizeCidr, parseRegionFile, REGION_NAME, RegionFileError, type RegionRange } from './regions.js';
 
 /** `host:port` of an upstream instance (IPv6 as `[addr]:port`). */
@@ -75,7 +75,7 @@ export interface EdgeConfig {
   workerUser: string | undefined;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+type Env = ConfigEnv;
 
 /** File-system reads the loader needs; injectable for tests. */
 export interface ConfigIo {
@@ -94,22 +94,6 @@ const nodeIo: ConfigIo = {
     }
   },
 };
-
-function str(env: Env, name: string): string | undefined {
-  const v = env[name];
-  if (v === undefined) return undefined;
-  const t = v.trim();
-  return t === '' ? undefined : t;
-}
-
-function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(name, `an integer between ${min} and ${max}`, raw);
-  }
-  return Number(raw);
-}
 
 function port(env: Env, name: string, def: number | null): number | null {
   const raw = str(env, name);
@@ -324,23 +308,7 @@ export function loadEdgeConfig(
   return deepFreeze(config);
 }
 
-function deepFreeze<T>(o: T): Readonly<T> {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 /** For entry points: parse, or print the one-line reason and exit 1. */
 export function loadEdgeConfigOrExit(env: Env = process.env): Readonly<EdgeConfig> {
-  try {
-    return loadEdgeConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  return loadOrExit(() => loadEdgeConfig(env));
 }

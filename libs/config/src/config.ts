@@ -1,4 +1,7 @@
 import { resolve } from 'node:path';
+import { ConfigError, deepFreeze, envInt as int, envList as list, envString as str, loadOrExit, type Env } from './env.js';
+
+export { ConfigError } from './env.js';
 
 /** A rate-limit tier: `max` requests per `windowMs`, or `null` when disabled (`off`). */
 export interface RateLimitTier {
@@ -135,36 +138,6 @@ export interface Config {
   mediaSigningKey: string | undefined;
 }
 
-/** Raised for a bad or missing variable; the message is one line naming the variable and what is expected. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    expected: string,
-    got: string | undefined,
-  ) {
-    super(`Invalid configuration: ${variable} must be ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function str(env: Env, name: string): string | undefined {
-  const v = env[name];
-  if (v === undefined) return undefined;
-  const t = v.trim();
-  return t === '' ? undefined : t;
-}
-
-function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `an integer between ${min} and ${max}`, raw);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `an integer between ${min} and ${max}`, raw);
-  return n;
-}
-
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const raw = str(env, name);
   if (raw === undefined) return undefined;
@@ -185,15 +158,6 @@ function checkUrl(name: string, raw: string, protocols: readonly string[]): stri
 /** Never echo a password back into logs. */
 function redact(raw: string): string {
   return raw.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
-}
-
-function list(env: Env, name: string): string[] {
-  const raw = str(env, name);
-  if (raw === undefined) return [];
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
 }
 
 const WINDOW_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -359,23 +323,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   return deepFreeze(config);
 }
 
-function deepFreeze<T>(o: T): Readonly<T> {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 /** For entry points: parse, or print the one-line reason and exit 1. */
 export function loadConfigOrExit(env: Env = process.env): Readonly<Config> {
-  try {
-    return loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  return loadOrExit(() => loadConfig(env));
 }
