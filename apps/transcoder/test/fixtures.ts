@@ -2,7 +2,7 @@
 // .cache/media-fixtures (written to a temporary name, then renamed: parallel Jest workers never read half a file).
 // Short and at low frame rates: the ladder's cost is per frame and per rung, and CI has 2 cores.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -72,7 +72,8 @@ export function source(name: SourceName): Promise<string> {
 
 /** Files that are not usable videos. */
 export const BAD_INPUTS = {
-  randomBytes: () => cached('random.bin', (tmp) => writeFile(tmp, randomBytes(128 * 1024))),
+  // Noise from a fixed seed: truly random bytes now and then look like a raw stream to ffprobe.
+  randomBytes: () => cached('noise-v1.bin', (tmp) => writeFile(tmp, seededNoise('kinora transcoder bad input', 128 * 1024))),
   png: () =>
     cached('image.png', async (tmp) => {
       await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', '-update', '1', '-f', 'image2', '-c:v', 'png', tmp]);
@@ -86,3 +87,10 @@ export const BAD_INPUTS = {
     });
   },
 };
+
+/** Deterministic random-looking bytes: SHA-256 of the seed and a counter, block after block. */
+function seededNoise(seed: string, size: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (let i = 0; blocks.length * 32 < size; i++) blocks.push(createHash('sha256').update(`${seed}:${i}`).digest());
+  return Buffer.concat(blocks).subarray(0, size);
+}

@@ -2,7 +2,7 @@
 // the suites (and later runs) share them. Each is written to a temporary name and renamed, so parallel workers
 // never read a half-written file.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -98,7 +98,9 @@ export function source(name: SourceName): Promise<string> {
 /** Files that are not usable videos, each for a different reason. */
 export const BAD_INPUTS = {
   async randomBytes(): Promise<string> {
-    return cached('bad-random.bin', async (tmp) => writeFile(tmp, randomBytes(256 * 1024)));
+    // Noise from a fixed seed: truly random bytes now and then look like some raw stream to ffprobe (one CI run
+    // read dimensions out of them), and a test input must not change from run to run.
+    return cached('bad-noise-v1.bin', async (tmp) => writeFile(tmp, seededNoise('kinora bad input', 256 * 1024)));
   },
   async png(): Promise<string> {
     return cached('bad-image.png', (tmp) =>
@@ -135,3 +137,10 @@ export const BAD_INPUTS = {
     return cached('bad-empty.mp4', (tmp) => writeFile(tmp, Buffer.alloc(0)));
   },
 };
+
+/** Deterministic random-looking bytes: SHA-256 of the seed and a counter, block after block. */
+function seededNoise(seed: string, size: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (let i = 0; blocks.length * 32 < size; i++) blocks.push(createHash('sha256').update(`${seed}:${i}`).digest());
+  return Buffer.concat(blocks).subarray(0, size);
+}
