@@ -201,12 +201,17 @@ describe('memory of finished calls', () => {
     await post('HeapProfiler.enable');
     const p = policy({ timeouts: { read: 1000, write: 1000, upload: 1000 } });
     await survivingPerCall(work, 5_000); // the first profile also catches one-time allocations
-    const bare = await survivingPerCall(work, 20_000);
-    const guarded = await survivingPerCall(() => p.execute('read', work), 20_000);
+    // Noise (a busy machine, the test runner's own work) only ever adds survivors: the smaller of two runs each.
+    const bare = Math.min(await survivingPerCall(work, 20_000), await survivingPerCall(work, 20_000));
+    const guarded = Math.min(
+      await survivingPerCall(() => p.execute('read', work), 20_000),
+      await survivingPerCall(() => p.execute('read', work), 20_000),
+    );
     session.disconnect();
     p.dispose();
     // A call allocates ~1.5 KB more than the bare work; when the per-call context was an object literal with a
-    // getter, ~1.4 KB of it was promoted every time. Now the policy adds a few dozen bytes at most.
-    expect(guarded - bare).toBeLessThan(400);
+    // getter, ~1.4 KB of it was promoted every time (1,300–1,600 B more than the bare call, on an idle or a loaded
+    // machine). Now the policy adds a few dozen bytes when the machine is quiet, up to ~500 B under the full suite.
+    expect(guarded - bare).toBeLessThan(900);
   }, 60_000);
 });
