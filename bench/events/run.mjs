@@ -6,13 +6,15 @@
 //
 // Starts its own Kafka (KRaft) and PostgreSQL through @kinora/testing unless BENCH_KAFKA_BROKERS /
 // BENCH_DATABASE_URL point at running ones. Knobs: BENCH_FETCH_PARTITION_KB / BENCH_FETCH_KB (consumer fetch sizes), BENCH_EVENTS (1000000), BENCH_VIDEOS (1000), BENCH_PARTITIONS (6),
-// BENCH_BATCH (handler batch size, 100), BENCH_FLUSH_MS (30000, the default flush interval),
+// BENCH_BATCH (handler batch size, 100), BENCH_MEMBERS (group members in the consumer process, 2 like
+// COUNTER_CONSUMER_MEMBERS), BENCH_FLUSH_MS (30000, the default flush interval),
 // BENCH_BASELINE_EVENTS (20000), BENCH_BASELINE_CONNECTIONS (8), BENCH_FSYNC (on), BENCH_COMPRESSION (gzip),
 // BENCH_CPU_PROFILE (a file for a CPU profile of the consuming phase).
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { ANALYTICS_EVENT_TYPES } from '@kinora/contracts';
@@ -26,6 +28,7 @@ const EVENTS = Number(env('BENCH_EVENTS', 1_000_000));
 const VIDEOS = Number(env('BENCH_VIDEOS', 1_000));
 const PARTITIONS = Number(env('BENCH_PARTITIONS', 6));
 const BATCH = Number(env('BENCH_BATCH', 100));
+const MEMBERS = Number(env('BENCH_MEMBERS', 2));
 const FLUSH_MS = Number(env('BENCH_FLUSH_MS', 30_000));
 const BASELINE_EVENTS = Number(env('BENCH_BASELINE_EVENTS', 20_000));
 const BASELINE_CONNECTIONS = Number(env('BENCH_BASELINE_CONNECTIONS', 8));
@@ -65,7 +68,7 @@ try {
   await runMigrations(database.primary, { schema: 'analytics', dir: migrationsDir });
   const videos = Array.from({ length: VIDEOS }, () => randomUUID());
   const topic = `bench.${Date.now().toString(36)}.video.views`;
-  log(`${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; Node ${process.version}; ${fmt(EVENTS)} events over ${fmt(VIDEOS)} videos, ${PARTITIONS} partitions, fsync ${FSYNC}, compression ${COMPRESSION}`);
+  log(`${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; Node ${process.version}; ${fmt(EVENTS)} events over ${fmt(VIDEOS)} videos, ${PARTITIONS} partitions, ${MEMBERS} group member(s) in the consumer process, fsync ${FSYNC}, compression ${COMPRESSION}`);
 
   // 1. Produce (not part of the consumer's figure).
   const producerBus = createKafkaEventBus({ brokers, logger: silent, producer: { batchSize: 5_000, lingerMs: 2, compression: COMPRESSION } });
@@ -109,8 +112,18 @@ try {
     group: `bench.${randomUUID().slice(0, 8)}`,
     topics: [topic],
     maxBatchSize: BATCH,
+    members: MEMBERS,
   });
-  const counted = async () => (await metrics.events.get()).values.reduce((n, v) => n + v.value, 0);
+  // Done when every partition's next offset to count is its end offset (the events metric would count the
+  // messages a rebalance makes the new owner count again).
+  const kafkaAdmin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await kafkaAdmin.connect();
+  const ends = new Map((await kafkaAdmin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
+  await kafkaAdmin.disconnect();
+  const caughtUp = () => {
+    const held = consumer.positions().filter((p) => p.topic === topic);
+    return held.length === ends.size && held.every((p) => p.next === ends.get(p.partition));
+  };
   const profiler = CPU_PROFILE ? new Session() : null;
   if (profiler) {
     profiler.connect();
@@ -120,7 +133,7 @@ try {
   const c0 = performance.now();
   const cpu0 = process.cpuUsage();
   await consumer.start();
-  while ((await counted()) < EVENTS) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!caughtUp()) await new Promise((resolve) => setTimeout(resolve, 20));
   const consumedSec = (performance.now() - c0) / 1000;
   await consumer.flush();
   const totalSec = (performance.now() - c0) / 1000;
@@ -170,6 +183,7 @@ try {
       videos: VIDEOS,
       partitions: PARTITIONS,
       handlerBatch: BATCH,
+      members: MEMBERS,
       produceEventsPerSec: Math.round(EVENTS / produceSec),
       consumeEventsPerSec: Math.round(eventsPerSec),
       flushes,

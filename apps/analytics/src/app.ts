@@ -29,7 +29,7 @@ const VIEW_WINDOW_SEC = 3600;
 export interface AnalyticsModuleOptions {
   database: Database;
   bus: EventBus;
-  config: Pick<Config, 'counterFlushIntervalMs' | 'analyticsRetentionDays' | 'redisUrl'>;
+  config: Pick<Config, 'counterFlushIntervalMs' | 'counterConsumerMembers' | 'analyticsRetentionDays' | 'redisUrl'>;
   logger: Logger;
   /** Where the metrics go (the app's registry); default a private one. */
   registry?: Registry;
@@ -89,6 +89,7 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
     metrics,
     logger,
     flushIntervalMs: config.counterFlushIntervalMs,
+    members: config.counterConsumerMembers,
     factWindow: () => maintenance.writableDays(),
     lagSource: opts.lagSource ?? lagSourceFor(bus, database),
     ...opts.counters,

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(c.rateLimits.auth).toEqual({ max: 5, windowMs: 15 * 60_000 });
     expect(c.rateLimits.upload).toEqual({ max: 10, windowMs: 3_600_000 });
     expect(c.counterFlushIntervalMs).toBe(30_000);
+    expect(c.counterConsumerMembers).toBe(2);
     expect(c.services).toContain('user');
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.rateLimits)).toBe(true);
@@ -46,6 +47,7 @@ describe('loadConfig', () => {
     [{ STORAGE_URL: 'ftp://x' }, 'STORAGE_URL'],
     [{ CORS_ORIGINS: 'not a url' }, 'CORS_ORIGINS'],
     [{ COUNTER_FLUSH_INTERVAL_MS: '-5' }, 'COUNTER_FLUSH_INTERVAL_MS'],
+    [{ COUNTER_CONSUMER_MEMBERS: '0' }, 'COUNTER_CONSUMER_MEMBERS'],
     [{ RATE_LIMIT_FAIL_MODE: 'maybe' }, 'RATE_LIMIT_FAIL_MODE'],
     [{ RATE_LIMIT_STORE_TIMEOUT_MS: '0' }, 'RATE_LIMIT_STORE_TIMEOUT_MS'],
     [{ USER_SERVICE_URL: 'ftp://user' }, 'USER_SERVICE_URL'],

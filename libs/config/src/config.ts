@@ -84,6 +84,8 @@ export interface Config {
     upload: RateLimitTier | null;
   };
   counterFlushIntervalMs: number;
+  /** Consumer-group members the counter consumer runs in one process (their fetches overlap the counting). */
+  counterConsumerMembers: number;
   /** Days of hourly analytics facts kept (older daily partitions are dropped). */
   analyticsRetentionDays: number;
   /** Partitions of the platform's topics created at start (Kafka and the in-process bus). */
@@ -283,6 +285,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       upload: parseRateLimit('RATE_LIMIT_UPLOAD', str(env, 'RATE_LIMIT_UPLOAD'), '10/1h'),
     },
     counterFlushIntervalMs: int(env, 'COUNTER_FLUSH_INTERVAL_MS', 30_000, 10, 3_600_000),
+    counterConsumerMembers: int(env, 'COUNTER_CONSUMER_MEMBERS', 2, 1, 16),
     analyticsRetentionDays: int(env, 'ANALYTICS_RETENTION_DAYS', 400, 1, 36_500),
     kafkaTopicPartitions: int(env, 'KAFKA_TOPIC_PARTITIONS', 12, 1, 1024),
     kafkaReplicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 32),

@@ -32,6 +32,11 @@ export interface CounterConsumerOptions {
   topics?: readonly string[];
   /** Messages per handler call. Default 100. */
   maxBatchSize?: number;
+  /**
+   * Group members this process runs (default 1). Each fetches its own share of the partitions, so one member's
+   * fetch (the broker's reply, decompression off the main thread) overlaps the counting of another's batch.
+   */
+  members?: number;
   /** Flush as soon as this many distinct entities (videos, channels, video-hours) wait in memory. Default 100000. */
   maxPendingEntities?: number;
   /** Flush as soon as this many events wait in memory. Default 1000000. */
@@ -87,7 +92,8 @@ export class CounterConsumer {
   readonly group: string;
   private readonly topics: string[];
   private readonly parts = new Map<string, PartitionState>();
-  private subscription: Subscription | null = null;
+  private subscriptions: Subscription[] = [];
+  private readonly members: number;
   private timer: NodeJS.Timeout | null = null;
   private flushChain: Promise<unknown> = Promise.resolve();
   private readonly maxEntities: number;
@@ -99,20 +105,31 @@ export class CounterConsumer {
     this.topics = [...(opts.topics ?? ENGAGEMENT_TOPICS)];
     this.maxEntities = opts.maxPendingEntities ?? 100_000;
     this.maxEvents = opts.maxPendingEvents ?? 1_000_000;
+    this.members = opts.members ?? 1;
+    if (!Number.isInteger(this.members) || this.members < 1) throw new RangeError(`members must be a positive integer, got ${opts.members}`);
     this.dlq = { attempts: opts.deadLetter?.attempts ?? 3, initialBackoffMs: opts.deadLetter?.initialBackoffMs ?? 100, maxBackoffMs: opts.deadLetter?.maxBackoffMs ?? 2_000 };
     if (opts.lagSource) opts.metrics.collectLagWith(() => this.collectLag());
   }
 
   async start(): Promise<void> {
-    if (this.subscription) return;
-    this.subscription = await this.opts.bus.subscribe<unknown>({
+    if (this.subscriptions.length > 0) return;
+    const options = {
       group: this.group,
       topics: this.topics,
       maxBatchSize: this.opts.maxBatchSize ?? 100,
       fromBeginning: true,
-      handler: (batch) => this.handle(batch),
-      offsetStore: { load: async (_group, topic, partition) => (await this.claim(topic, partition)).from ?? '0' },
-    });
+      handler: (batch: ConsumedBatch<unknown>) => this.handle(batch),
+      offsetStore: { load: async (_group: string, topic: string, partition: number) => (await this.claim(topic, partition)).from ?? '0' },
+    };
+    // Members join together, so the group settles in one rebalance.
+    const joins = await Promise.allSettled(Array.from({ length: this.members }, () => this.opts.bus.subscribe<unknown>(options)));
+    const failed = joins.find((j): j is PromiseRejectedResult => j.status === 'rejected');
+    const joined = joins.flatMap((j) => (j.status === 'fulfilled' ? [j.value] : []));
+    if (failed) {
+      await Promise.all(joined.map((s) => s.close().catch(() => undefined)));
+      throw failed.reason;
+    }
+    this.subscriptions = joined;
     this.timer = setInterval(() => {
       this.flush().catch((err: unknown) => this.opts.logger.error({ err, group: this.group }, 'counter flush failed; the deltas are kept for the next one'));
     }, this.opts.flushIntervalMs);
@@ -123,10 +140,16 @@ export class CounterConsumer {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const sub = this.subscription;
-    this.subscription = null;
-    await sub?.close();
+    const subs = this.subscriptions.splice(0);
+    await Promise.all(subs.map((s) => s.close()));
     await this.flush().catch((err: unknown) => this.opts.logger.error({ err, group: this.group }, 'final counter flush failed; the events will be counted after a restart'));
+  }
+
+  /** The next offset to count of every partition this process holds (null: nothing stored or seen yet). */
+  positions(): Array<{ topic: string; partition: number; next: string | null }> {
+    const out: Array<{ topic: string; partition: number; next: string | null }> = [];
+    for (const st of this.parts.values()) if (!st.lost) out.push({ topic: st.topic, partition: st.partition, next: st.next === null ? null : st.next.toString() });
+    return out;
   }
 
   /** Events counted in memory and not yet flushed. */

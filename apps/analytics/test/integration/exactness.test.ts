@@ -86,7 +86,7 @@ function describeExactness(name: Backend['name']): void {
       return topics;
     }
 
-    it('counts 50,000 mixed events over 200 videos exactly, with the consumer process SIGKILLed 5+ times', async () => {
+    it('counts 50,000 mixed events over 200 videos exactly, with the consumer process (two members) SIGKILLed 5+ times', async () => {
       const publisher = backend.bus();
       toClose.push(publisher);
       const topics = await topicsOn(publisher, `exact-${randomUUID().slice(0, 8)}`);
@@ -99,6 +99,8 @@ function describeExactness(name: Backend['name']): void {
         GROUP: `analytics.crash.${randomUUID().slice(0, 8)}`,
         TOPICS: topics.all.join(','),
         FLUSH_MS: '150',
+        // Two group members in the process, as the service runs by default (COUNTER_CONSUMER_MEMBERS).
+        MEMBERS: '2',
         ...backend.childEnv(),
       };
       let output = '';
@@ -141,7 +143,7 @@ function describeExactness(name: Backend['name']): void {
       }
     }, 240_000);
 
-    it('stays exact with two consumers in one group and rebalances in the middle', async () => {
+    it('stays exact with two consumer processes in one group (one with two members) and rebalances in the middle', async () => {
       const publisher = backend.bus();
       toClose.push(publisher);
       const topics = await topicsOn(publisher, `rebalance-${randomUUID().slice(0, 8)}`);
@@ -151,7 +153,7 @@ function describeExactness(name: Backend['name']): void {
       const group = `analytics.rebalance.${randomUUID().slice(0, 8)}`;
       const database = new Database({ primaryUrl: db.url, poolMax: 6 });
       toClose.push(database);
-      const consumer = (): { c: CounterConsumer; bus: EventBus } => {
+      const consumer = (members = 1): { c: CounterConsumer; bus: EventBus } => {
         const bus = backend.bus();
         toClose.push(bus);
         const c = new CounterConsumer({
@@ -164,6 +166,7 @@ function describeExactness(name: Backend['name']): void {
           factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
           group,
           topics: topics.all,
+          members,
         });
         return { c, bus };
       };
@@ -171,8 +174,8 @@ function describeExactness(name: Backend['name']): void {
       await a.c.start();
       await publishAll(publisher, mixedEvents(10_000, videos, channels, topics, expected));
       await waitFor(async () => (await pool.query("SELECT 1 FROM analytics.consumer_offsets WHERE group_id = $1 AND next_offset > 0", [group])).rowCount! > 0, 30_000, 'a first flush');
-      const b = consumer();
-      await b.c.start(); // rebalance: b takes partitions a had pending deltas for
+      const b = consumer(2);
+      await b.c.start(); // rebalance: b's two members take partitions a had pending deltas for
       await publishAll(publisher, mixedEvents(10_000, videos, channels, topics, expected));
       await sleep(300);
       await a.c.stop(); // rebalance again: b takes everything
@@ -181,6 +184,62 @@ function describeExactness(name: Backend['name']): void {
       await b.c.stop();
       expect(await countDifferences(pool, expected, videos)).toEqual([]);
     }, 180_000);
+
+    if (name === 'in-process') {
+      it('refuses a member count that is not a positive integer, and leaves no member behind when one cannot join', async () => {
+        const real = backend.bus();
+        toClose.push(real);
+        const topics = await topicsOn(real, `members-${randomUUID().slice(0, 8)}`);
+        let calls = 0;
+        const closed: number[] = [];
+        // The real bus, except that the second join of the first start fails.
+        const bus: EventBus = {
+          ensureTopics: (t) => real.ensureTopics(t),
+          publish: (t, m) => real.publish(t, m),
+          close: () => real.close(),
+          subscribe: async (o) => {
+            const n = ++calls;
+            if (n === 2) throw new Error('join refused');
+            const sub = await real.subscribe(o);
+            return {
+              close: async () => {
+                closed.push(n);
+                await sub.close();
+              },
+            };
+          },
+        };
+        const database = new Database({ primaryUrl: db.url, poolMax: 4 });
+        toClose.push(database);
+        const make = (members: number): CounterConsumer =>
+          new CounterConsumer({
+            bus,
+            counters: new CounterRepository(database),
+            facts: new FactsRepository(database),
+            metrics: new AnalyticsMetrics(new Registry()),
+            logger: silent,
+            flushIntervalMs: 100,
+            factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
+            group: `analytics.members.${randomUUID().slice(0, 8)}`,
+            topics: topics.all,
+            members,
+          });
+        for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => make(bad)).toThrow(RangeError);
+
+        const c = make(3);
+        await expect(c.start()).rejects.toThrow('join refused');
+        expect(closed.sort()).toEqual([1, 3]);
+        // Nothing half-started: a second start joins three members and counts exactly.
+        await c.start();
+        expect(calls).toBe(6);
+        const expected = newExpected();
+        const videos = uuids(20);
+        await publishAll(real, mixedEvents(2_000, videos, uuids(5), topics, expected));
+        await waitForExact(pool, expected, videos, 30_000, () => '');
+        await c.stop();
+        expect(closed.sort()).toEqual([1, 3, 4, 5, 6]);
+      }, 60_000);
+    }
   });
 }
 
