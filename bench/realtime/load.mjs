@@ -17,6 +17,7 @@ let connected = 0;
 let failed = 0;
 const reasons = {}; // why clients failed to connect and join, for the report
 const failedBecause = (reason) => (reasons[reason] = (reasons[reason] ?? 0) + 1);
+const failures = []; // the first few failed clients in detail: address, port and when each step happened
 
 const NSP = '/realtime';
 const EVENT_PREFIX = `42${NSP},`;
@@ -30,9 +31,13 @@ function openRaw(i) {
     const u = new URL(url);
     const ws = new WebSocket(`ws://${u.host}/socket.io/?EIO=4&transport=websocket`, { localAddress: `127.0.0.${2 + (global % 200)}`, perMessageDeflate: false });
     let state = 'opening';
+    const t0 = performance.now();
+    const steps = [];
+    const step = (name) => steps.push(`${name}@${Math.round(performance.now() - t0)}`);
     const fail = (reason) => {
       if (state === 'done') return;
       failedBecause(`${reason} while ${state}`);
+      if (failures.length < 10) failures.push({ reason, state, local: `${ws._socket?.localAddress}:${ws._socket?.localPort}`, startedAt: Math.round(t0), steps: steps.join(' ') });
       state = 'done';
       failed++;
       ws.terminate();
@@ -40,6 +45,7 @@ function openRaw(i) {
     };
     const timer = setTimeout(() => fail('timeout'), 60_000);
     ws.on('error', (err) => fail(`error ${err.code ?? err.message}`));
+    ws.on('upgrade', () => step('upgraded'));
     ws.on('close', (code) => {
       if (state !== 'done' && state !== 'joined') fail(`close ${code}`);
     });
@@ -61,9 +67,11 @@ function openRaw(i) {
         return;
       }
       if (state === 'opening' && text.startsWith('0{')) {
+        step(`open(${text.slice(8, 28)})`);
         state = 'connecting';
         ws.send(`40${NSP},`);
       } else if (state === 'connecting' && text.startsWith(`40${NSP},`)) {
+        step('connected');
         state = 'joining';
         ws.send(`42${NSP},1${JSON.stringify(['video:join', { videoId: target }])}`);
       } else if (state === 'connecting' && text.startsWith(`44${NSP},`)) {
@@ -136,7 +144,7 @@ async function openAll() {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  process.send({ type: 'opened', connected, failed, reasons });
+  process.send({ type: 'opened', connected, failed, reasons, failures });
 }
 
 process.on('message', (msg) => {

@@ -7,6 +7,8 @@
 // connection, the p50/p99/max fan-out delay and the server's CPU per watcher of one push.
 // Baseline in the same run (BENCH_BASELINE=0 skips it): bare socket.io 4.8 (no adapter, no auth, no counts service)
 // with the same clients, rooms and payload. Goals: >= 20,000 connections, p99 < 250 ms.
+// Clients that fail to connect are reported with their reason, address and step times; BENCH_TRACE_CLOSES=1 also
+// has the server log the first Engine.IO connections that close, with what they had received.
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -118,7 +120,10 @@ async function measure(label, script, serverEnv) {
     const failed = opened.reduce((a, o) => a + o.failed, 0);
     const reasons = {};
     for (const o of opened) for (const [r, n] of Object.entries(o.reasons ?? {})) reasons[r] = (reasons[r] ?? 0) + n;
-    if (failed > 0) console.log(`\n[${label}] failed to connect: ${JSON.stringify(reasons)}`);
+    if (failed > 0) {
+      console.log(`\n[${label}] failed to connect: ${JSON.stringify(reasons)}`);
+      for (const o of opened) for (const f of o.failures ?? []) console.log(`  ${JSON.stringify(f)}`);
+    }
     const connectSec = (Date.now() - started) / 1000;
     await sleep(2500); // let the counts polls settle (watching changes) before measuring
     const stats = await call(server, { cmd: 'stats', videoId });

@@ -90,6 +90,18 @@ rt.pushCounts = (counts) => {
   }
 };
 let watched = '';
+// BENCH_TRACE_CLOSES=1: Engine.IO connections that close before the measuring ends, with what they had received.
+if (process.env.BENCH_TRACE_CLOSES === '1') {
+  let logged = 0;
+  rt.io.engine.on('connection', (s) => {
+    const t0 = performance.now();
+    const packets = [];
+    s.on('packet', (p) => packets.length < 5 && packets.push(`${p.type}:${String(p.data ?? '').slice(0, 20)}@${Math.round(performance.now() - t0)}`));
+    s.on('close', (reason, description) => {
+      if (logged++ < 20) console.error(`[server ${process.pid}] engine.io ${s.id} closed after ${Math.round(performance.now() - t0)} ms: ${reason} ${description?.message ?? ''}; received ${packets.join(' ') || 'nothing'}; remote ${s.request?.socket?.remotePort ?? s.remoteAddress}`);
+    });
+  });
+}
 if (worker) joinPrimary(rt.io);
 else console.log(JSON.stringify({ port: app.server.address().port }));
 

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { setupMaster, setupWorker } from '@socket.io/sticky';
 import type { Server } from 'socket.io';
 import type { Logger } from '@kinora/observability';
@@ -30,6 +31,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ port: number }
   cluster.setupPrimary({ serialization: 'advanced' });
   const server = createServer();
   setupMaster(server, { loadBalancingMethod: 'least-connection' });
+  stopReadingHandedOver(server);
   let stopping = false;
   let restarts = 0;
 
@@ -96,6 +98,38 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ port: number }
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   return { port };
+}
+
+/**
+ * Makes the primary stop reading a connection as soon as it has the first chunk that decides its worker, when the
+ * connection itself will be handed over (everything but requests with a body, which the primary keeps and forwards
+ * in chunks: the same test as @socket.io/sticky's).
+ *
+ * Why: handing a socket to another process leaves the sender's copy of the descriptor open, and read by its event
+ * loop, until the receiver acknowledges it; Node throws away what that copy reads (the handle's `onread` is a no-op
+ * by then). Bytes the client sent in that window (the rest of a request header split over two segments, a pipelined
+ * request, a WebSocket client's first frames while the primary is slow to see the acknowledgement) went to the
+ * primary and were lost. With reading stopped they stay in the kernel until the worker reads them.
+ */
+export function stopReadingHandedOver(server: HttpServer): void {
+  // Runs after sticky's own 'connection' listener, which resets the 'data' listeners; ours goes before its.
+  server.on('connection', (socket: Socket) => {
+    socket.prependOnceListener('data', (chunk: Buffer) => {
+      if (!handedOverWhole(chunk)) return;
+      socket.pause();
+      const handle = (socket as unknown as { _handle?: { readStop?: () => number } | null })._handle;
+      handle?.readStop?.();
+      // While the hand-over waits for an earlier one's acknowledgement, Node's stream would start reading again.
+      socket._read = () => undefined;
+    });
+  });
+}
+
+/** Whether @socket.io/sticky hands the connection itself to the worker (no request body announced). */
+export function handedOverWhole(chunk: Buffer): boolean {
+  const end = chunk.indexOf('\r\n\r\n');
+  const header = chunk.subarray(0, end === -1 ? chunk.length - 1 : end).toString('latin1').toLowerCase();
+  return !header.includes('content-length:') && !header.includes('transfer-encoding:');
 }
 
 /** In a worker: take the connections the primary hands over, then tell it the worker is ready. */

@@ -5,5 +5,5 @@ export { canSee, zeroCounts } from './ports.js';
 export type { CountsSource, VideoAccessInfo, VideoCounters, VideoLookup } from './ports.js';
 export { httpCountsSource } from './adapters/http-counts.source.js';
 export { RealtimeServer } from './socket/realtime.server.js';
-export { isRealtimeWorker, joinPrimary, runPrimary } from './cluster.js';
+export { handedOverWhole, isRealtimeWorker, joinPrimary, runPrimary, stopReadingHandedOver } from './cluster.js';
 export type { PrimaryOptions } from './cluster.js';
