@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { setupMaster, setupWorker } from '@socket.io/sticky';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Server } from 'socket.io';
 import type { Logger } from '@kinora/observability';
 
@@ -31,7 +32,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ port: number }
   cluster.setupPrimary({ serialization: 'advanced' });
   const server = createServer();
   setupMaster(server, { loadBalancingMethod: 'least-connection' });
-  stopReadingHandedOver(server);
+  const aggregator = new AggregatorRegistry();
+  routeInPrimary(server, { metrics: async () => ({ type: aggregator.contentType, body: await aggregator.clusterMetrics() }) });
   let stopping = false;
   let restarts = 0;
 
@@ -100,29 +102,59 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ port: number }
   return { port };
 }
 
+export interface PrimaryRoutes {
+  /** `GET /metrics` answered by the primary: the workers' registries summed (prom-client's AggregatorRegistry). */
+  metrics: () => Promise<{ type: string; body: string }>;
+}
+
 /**
- * Makes the primary stop reading a connection as soon as it has the first chunk that decides its worker, when the
- * connection itself will be handed over (everything but requests with a body, which the primary keeps and forwards
- * in chunks: the same test as @socket.io/sticky's).
+ * Wraps @socket.io/sticky's routing of each connection (call after `setupMaster`):
  *
- * Why: handing a socket to another process leaves the sender's copy of the descriptor open, and read by its event
- * loop, until the receiver acknowledges it; Node throws away what that copy reads (the handle's `onread` is a no-op
- * by then). Bytes the client sent in that window (the rest of a request header split over two segments, a pipelined
- * request, a WebSocket client's first frames while the primary is slow to see the acknowledgement) went to the
- * primary and were lost. With reading stopped they stay in the kernel until the worker reads them.
+ * - `GET /metrics` is answered by the primary with every worker's metrics aggregated, so one scrape sees the whole
+ *   instance (a worker would only know its own sockets);
+ * - everything else goes to sticky, and a connection it hands over whole (no request body announced) is no longer
+ *   read by the primary. Handing a socket to another process leaves the sender's copy of the descriptor open, and
+ *   read by its event loop, until the receiver acknowledges it; Node throws away what that copy reads (the handle's
+ *   `onread` is a no-op by then). Bytes the client sent in that window (the rest of a header split over two
+ *   segments, a pipelined request, a WebSocket client's first frames while the primary is slow to see the
+ *   acknowledgement) were lost. With reading stopped they stay in the kernel until the worker reads them.
  */
-export function stopReadingHandedOver(server: HttpServer): void {
-  // Runs after sticky's own 'connection' listener, which resets the 'data' listeners; ours goes before its.
+export function routeInPrimary(server: HttpServer, routes: PrimaryRoutes): void {
+  // Runs after sticky's own 'connection' listener, which has just installed its 'data' listener.
   server.on('connection', (socket: Socket) => {
-    socket.prependOnceListener('data', (chunk: Buffer) => {
-      if (!handedOverWhole(chunk)) return;
-      socket.pause();
-      const handle = (socket as unknown as { _handle?: { readStop?: () => number } | null })._handle;
-      handle?.readStop?.();
-      // While the hand-over waits for an earlier one's acknowledgement, Node's stream would start reading again.
-      socket._read = () => undefined;
+    const sticky = socket.listeners('data') as Array<(chunk: Buffer) => void>;
+    socket.removeAllListeners('data');
+    socket.once('data', (chunk: Buffer) => {
+      if (METRICS_REQUEST.test(chunk.subarray(0, 32).toString('latin1'))) {
+        socket.pause();
+        socket.on('error', () => socket.destroy());
+        routes.metrics().then(
+          ({ type, body }) => answer(socket, 200, type, body),
+          (err: unknown) => answer(socket, 503, 'text/plain; charset=utf-8', `metrics unavailable: ${(err as Error).message}\n`),
+        );
+        return;
+      }
+      if (handedOverWhole(chunk)) stopReading(socket);
+      for (const listener of sticky) socket.on('data', listener);
+      for (const listener of sticky) listener.call(socket, chunk);
     });
   });
+}
+
+const METRICS_REQUEST = /^GET \/metrics(?:[ ?])/;
+
+function answer(socket: Socket, status: number, type: string, body: string): void {
+  const payload = Buffer.from(body);
+  const reason = status === 200 ? 'OK' : 'Service Unavailable';
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}\r\nContent-Length: ${payload.length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`), payload]));
+}
+
+function stopReading(socket: Socket): void {
+  socket.pause();
+  const handle = (socket as unknown as { _handle?: { readStop?: () => number } | null })._handle;
+  handle?.readStop?.();
+  // While the hand-over waits for an earlier one's acknowledgement, Node's stream would start reading again.
+  socket._read = () => undefined;
 }
 
 /** Whether @socket.io/sticky hands the connection itself to the worker (no request body announced). */
@@ -132,8 +164,15 @@ export function handedOverWhole(chunk: Buffer): boolean {
   return !header.includes('content-length:') && !header.includes('transfer-encoding:');
 }
 
-/** In a worker: take the connections the primary hands over, then tell it the worker is ready. */
-export function joinPrimary(io: Server): void {
+/**
+ * In a worker: take the connections the primary hands over, answer its metrics requests from `registry`, then tell it
+ * the worker is ready.
+ */
+export function joinPrimary(io: Server, registry?: Registry): void {
+  if (registry) {
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry(); // installs the worker's answer to the primary's requests (idempotent)
+  }
   setupWorker(io as never);
   process.send?.({ type: READY });
 }

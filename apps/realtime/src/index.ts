@@ -5,5 +5,5 @@ export { canSee, zeroCounts } from './ports.js';
 export type { CountsSource, VideoAccessInfo, VideoCounters, VideoLookup } from './ports.js';
 export { httpCountsSource } from './adapters/http-counts.source.js';
 export { RealtimeServer } from './socket/realtime.server.js';
-export { handedOverWhole, isRealtimeWorker, joinPrimary, runPrimary, stopReadingHandedOver } from './cluster.js';
-export type { PrimaryOptions } from './cluster.js';
+export { handedOverWhole, isRealtimeWorker, joinPrimary, routeInPrimary, runPrimary } from './cluster.js';
+export type { PrimaryOptions, PrimaryRoutes } from './cluster.js';

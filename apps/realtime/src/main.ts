@@ -44,6 +44,6 @@ async function runInstance(): Promise<void> {
     },
   });
   const rt = app.realtime.server();
-  if (worker && rt) joinPrimary(rt.io);
+  if (worker && rt) joinPrimary(rt.io, app.metrics);
   logger.info({ port: config.port, instance: app.realtime.settings.instanceId, worker }, 'realtime service ready');
 }
