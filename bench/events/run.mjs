@@ -14,7 +14,6 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
-import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { ANALYTICS_EVENT_TYPES } from '@kinora/contracts';
@@ -116,10 +115,7 @@ try {
   });
   // Done when every partition's next offset to count is its end offset (the events metric would count the
   // messages a rebalance makes the new owner count again).
-  const kafkaAdmin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
-  await kafkaAdmin.connect();
-  const ends = new Map((await kafkaAdmin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high]));
-  await kafkaAdmin.disconnect();
+  const ends = new Map((await bus.topicOffsets(topic)).map((o) => [o.partition, o.high]));
   const caughtUp = () => {
     const held = consumer.positions().filter((p) => p.topic === topic);
     return held.length === ends.size && held.every((p) => p.next === ends.get(p.partition));

@@ -102,7 +102,7 @@ if (process.env.BENCH_TRACE_CLOSES === '1') {
     });
   });
 }
-if (worker) joinPrimary(rt.io);
+if (worker) joinPrimary(rt.io, app.metrics);
 else console.log(JSON.stringify({ port: app.server.address().port }));
 
 // BENCH_HEAP_PROFILE=prefix: a sampling heap profile of what survives young-generation collections during the

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, STATUS_CODES, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { setupMaster, setupWorker } from '@socket.io/sticky';
 import { AggregatorRegistry, type Registry } from 'prom-client';
@@ -145,8 +145,7 @@ const METRICS_REQUEST = /^GET \/metrics(?:[ ?])/;
 
 function answer(socket: Socket, status: number, type: string, body: string): void {
   const payload = Buffer.from(body);
-  const reason = status === 200 ? 'OK' : 'Service Unavailable';
-  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}\r\nContent-Length: ${payload.length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`), payload]));
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${type}\r\nContent-Length: ${payload.length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`), payload]));
 }
 
 function stopReading(socket: Socket): void {

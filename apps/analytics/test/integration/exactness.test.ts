@@ -86,6 +86,19 @@ function describeExactness(name: Backend['name']): void {
       return topics;
     }
 
+    /** A counter consumer in this process on `bus`, as the service builds it. */
+    function counterConsumer(bus: EventBus, database: Database, opts: { group: string; topics: readonly string[]; members: number; flushIntervalMs: number }): CounterConsumer {
+      return new CounterConsumer({
+        bus,
+        counters: new CounterRepository(database),
+        facts: new FactsRepository(database),
+        metrics: new AnalyticsMetrics(new Registry()),
+        logger: silent,
+        factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
+        ...opts,
+      });
+    }
+
     it('counts 50,000 mixed events over 200 videos exactly, with the consumer process (two members) SIGKILLed 5+ times', async () => {
       const publisher = backend.bus();
       toClose.push(publisher);
@@ -156,18 +169,7 @@ function describeExactness(name: Backend['name']): void {
       const consumer = (members = 1): { c: CounterConsumer; bus: EventBus } => {
         const bus = backend.bus();
         toClose.push(bus);
-        const c = new CounterConsumer({
-          bus,
-          counters: new CounterRepository(database),
-          facts: new FactsRepository(database),
-          metrics: new AnalyticsMetrics(new Registry()),
-          logger: silent,
-          flushIntervalMs: 200,
-          factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
-          group,
-          topics: topics.all,
-          members,
-        });
+        const c = counterConsumer(bus, database, { group, topics: topics.all, members, flushIntervalMs: 200 });
         return { c, bus };
       };
       const a = consumer();
@@ -212,18 +214,7 @@ function describeExactness(name: Backend['name']): void {
         const database = new Database({ primaryUrl: db.url, poolMax: 4 });
         toClose.push(database);
         const make = (members: number): CounterConsumer =>
-          new CounterConsumer({
-            bus,
-            counters: new CounterRepository(database),
-            facts: new FactsRepository(database),
-            metrics: new AnalyticsMetrics(new Registry()),
-            logger: silent,
-            flushIntervalMs: 100,
-            factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
-            group: `analytics.members.${randomUUID().slice(0, 8)}`,
-            topics: topics.all,
-            members,
-          });
+          counterConsumer(bus, database, { group: `analytics.members.${randomUUID().slice(0, 8)}`, topics: topics.all, members, flushIntervalMs: 100 });
         for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => make(bad)).toThrow(RangeError);
 
         const c = make(3);
