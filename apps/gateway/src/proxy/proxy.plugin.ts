@@ -37,6 +37,8 @@ export async function discoverUpstream(pool: Pool, timeoutMs: number): Promise<O
 }
 
 const CATCH_ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+/** What the gateway exposes: the API, the well-known documents (the JWKS) and media (playlists, segments). */
+const PUBLIC_PREFIXES = ['/api/v1/', '/.well-known/', '/media/'];
 
 /**
  * Cluster mode: the routes of every configured upstream, proxied. At start it reads each upstream's OpenAPI
@@ -100,6 +102,11 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   const all = discovered.flat();
   const withHead = new Set(all.filter((r) => r.method === 'HEAD').map((r) => r.url));
   for (const r of all) {
+    // Only the public API is proxied: a service's other routes (health, internal reads) never become public.
+    if (!PUBLIC_PREFIXES.some((p) => r.url.startsWith(p))) {
+      app.log.warn({ upstream: r.upstream, route: `${r.method} ${r.url}` }, 'an upstream documents a route outside the public API: skipped');
+      continue;
+    }
     const owner = opts.routes.ownerOf(r.url);
     if (owner !== undefined && owner !== r.upstream) {
       app.log.warn({ upstream: r.upstream, owner, route: `${r.method} ${r.url}` }, 'an upstream declares a route another service owns: skipped');
@@ -121,7 +128,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   app.log.info({ routes: all.length, upstreams: [...opts.pools.keys()] }, 'gateway routes loaded from upstream OpenAPI documents');
 
   // Everything else under the API prefix goes to its owner by path; unknown paths are a 404 problem.
-  for (const prefix of ['/api/v1/*', '/.well-known/*']) {
+  for (const prefix of PUBLIC_PREFIXES.map((p) => `${p}*`)) {
     app.route({
       method: CATCH_ALL_METHODS,
       url: prefix,

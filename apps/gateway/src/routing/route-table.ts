@@ -34,6 +34,7 @@ export const DEFAULT_ROUTE_OWNERS: readonly OwnerRule[] = [
   { path: '/api/v1/videos/*', upstream: 'video' },
   { path: '/api/v1/uploads/*', upstream: 'video' },
   { path: '/api/v1/search', upstream: 'video' },
+  { path: '/media/*', upstream: 'video' },
 ];
 
 function ruleRegExp(path: string): RegExp {

@@ -269,9 +269,13 @@ export class VideoRepository {
 
   /** For the media route: is this video's media public (no signature needed)? Null when it does not exist. */
   async mediaAccess(id: string): Promise<{ public: boolean } | null> {
-    const { rows } = await this.db
-      .readPool()
-      .query<{ listed: boolean }>(`SELECT (visibility = 'public' AND state = 'ready') AS listed FROM videos.videos WHERE id = $1 AND deleted_at IS NULL`, [id]);
-    return rows[0] ? { public: rows[0].listed } : null;
+    const sql = `SELECT (visibility = 'public' AND state = 'ready') AS listed FROM videos.videos WHERE id = $1 AND deleted_at IS NULL`;
+    const pool = this.db.readPool();
+    const { rows } = await pool.query<{ listed: boolean }>(sql, [id]);
+    if (rows[0]?.listed === true || pool === this.db.primary) return rows[0] ? { public: rows[0].listed } : null;
+    // A replica that says "not public" may lag behind the moment the video became ready (players ask for the
+    // playlist right then): the primary decides. Public media, nearly all of it, never reaches the primary.
+    const fresh = await this.db.primary.query<{ listed: boolean }>(sql, [id]);
+    return fresh.rows[0] ? { public: fresh.rows[0].listed } : null;
   }
 }
