@@ -5,19 +5,19 @@ import { Registry } from 'prom-client';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { runMigrations, type Database } from '@kinora/db';
-import { type EventBus } from '@kinora/events';
+import { OutboxRelay, outboxMigrationsDir, OutboxWriter, type EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
 import { createServiceApp } from '@kinora/service';
-import { VideoProjection } from '@kinora/projections';
+import { VideoProjection, type CountersLoader } from '@kinora/projections';
 import { CounterConsumer, type CounterConsumerOptions } from './events/counter.consumer.js';
 import { countsAsChannelVideo } from './events/engagement.mapping.js';
 import { AnalyticsMetrics, type LagSource } from './metrics.js';
 import { CounterRepository } from './repositories/counter.repository.js';
 import { FactsRepository } from './repositories/facts.repository.js';
 import { analyticsRoutes } from './routes/analytics/analytics.routes.js';
+import { countersRoutes } from './routes/counters/counters.routes.js';
 import { viewsRoutes } from './routes/views/views.routes.js';
 import { PartitionMaintenance } from './services/partition.maintenance.js';
-import { CachedStatsReader, type StatsReader } from './services/stats.reader.js';
 import { InProcessViewDedupe, RedisViewDedupe, type ViewDedupe } from './services/view.dedupe.js';
 import { ViewService } from './services/view.service.js';
 
@@ -39,16 +39,20 @@ export interface AnalyticsModuleOptions {
   lagSource?: LagSource;
   /** Tuning of the counter consumer (batch size, bounds, dead-letter attempts, a test guard). */
   counters?: Partial<Omit<CounterConsumerOptions, 'bus' | 'counters' | 'facts' | 'metrics' | 'logger' | 'factWindow'>>;
-  /** How long counter reads are cached in-process (ms). Default 5000. */
-  statsCacheMs?: number;
   viewWindowSec?: number;
+  /** Relay tuning of the `analytics.outbox` (the counter-change events); tests shorten the poll interval. */
+  relay?: { pollIntervalMs?: number };
 }
 
 export interface AnalyticsModule {
   /** Routes: POST /api/v1/videos/:id/views, GET /api/v1/videos/:id/analytics (needs the auth plugin). */
   plugin: FastifyPluginAsync;
-  /** Counter reads for the video and user modules (`VideoStatsReader`, `ChannelStatsReader`). */
-  stats: StatsReader;
+  /** Service-to-service reads of the totals, `/internal/v1/counters/*` (standalone process only: never public). */
+  internalPlugin: FastifyPluginAsync;
+  /** Totals with their versions, read in-process (a `CountersView` in the same process loads through it). */
+  loader: CountersLoader;
+  /** Drains `analytics.outbox` (the `analytics.counters` events) to the bus. */
+  relay: OutboxRelay;
   counters: CounterConsumer;
   views: ViewService;
   maintenance: PartitionMaintenance;
@@ -64,7 +68,10 @@ export interface AnalyticsModule {
 export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promise<AnalyticsModule> {
   const { database, bus, config, logger } = opts;
   await runMigrations(database.primary, { schema: 'analytics', dir: migrationsDir, logger });
-  const counterRepo = new CounterRepository(database);
+  await runMigrations(database.primary, { schema: 'analytics', dir: outboxMigrationsDir, logger });
+  // Every transaction that changes totals records the new totals as `analytics.counters` events in the outbox.
+  const relay = new OutboxRelay({ pool: database.primary, schema: 'analytics', bus, logger, ...(opts.relay ?? {}) });
+  const counterRepo = new CounterRepository(database, new OutboxWriter({ schema: 'analytics', onCommitted: () => relay.wake() }));
   const facts = new FactsRepository(database);
   const metrics = new AnalyticsMetrics(opts.registry ?? new Registry());
   const maintenance = new PartitionMaintenance({ database, facts, retentionDays: config.analyticsRetentionDays, logger });
@@ -80,6 +87,7 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
       if (was && (!is || previous!.channelId !== current.channelId)) await counterRepo.addChannelDelta(client, previous!.channelId, { subscribers: 0, videos: -1 });
       if (is && (!was || previous!.channelId !== current.channelId)) await counterRepo.addChannelDelta(client, current.channelId, { subscribers: 0, videos: 1 });
     },
+    onCommitted: () => relay.wake(),
   });
   await projection.migrate(logger);
   const counters = new CounterConsumer({
@@ -100,7 +108,7 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
   const windowSec = opts.viewWindowSec ?? VIEW_WINDOW_SEC;
   const dedupe: ViewDedupe = redis ? new RedisViewDedupe(redis, windowSec) : new InProcessViewDedupe(windowSec * 1000);
   const views = new ViewService(dedupe, bus, logger);
-  const stats = new CachedStatsReader(counterRepo, { cacheMs: opts.statsCacheMs ?? 5_000 });
+  const loader: CountersLoader = { videos: (ids) => counterRepo.videoCounters(ids), channels: (ids) => counterRepo.channelCounters(ids) };
 
   let started = false;
   let closing: Promise<void> | null = null;
@@ -108,9 +116,14 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
     await app.register(viewsRoutes, { views, videos: projection });
     await app.register(analyticsRoutes, { facts, videos: projection });
   };
+  const internalPlugin: FastifyPluginAsync = async (app) => {
+    await app.register(countersRoutes, { counters: counterRepo });
+  };
   return {
     plugin,
-    stats,
+    internalPlugin,
+    loader,
+    relay,
     counters,
     views,
     maintenance,
@@ -121,6 +134,7 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
       started = true;
       await maintenance.runOnce();
       maintenance.start();
+      relay.start();
       await projection.start();
       await counters.start();
     },
@@ -129,6 +143,7 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
         await views.drain();
         await counters.stop();
         await projection.close();
+        await relay.close();
         await maintenance.stop();
         if (ownRedis) await ownRedis.quit().catch(() => ownRedis.disconnect());
       })();
@@ -176,6 +191,7 @@ export async function buildApp(config: Config, deps: AnalyticsAppDeps): Promise<
   });
   const mod = await createAnalyticsModule({ database: deps.database, bus, config, logger: deps.logger, registry: app.metrics, ...(deps.redis ? { redis: deps.redis } : {}) });
   await app.register(mod.plugin);
+  await app.register(mod.internalPlugin);
   await mod.start();
   app.addHook('onClose', async () => mod.close());
   return app;

@@ -11,8 +11,6 @@ export type { LagSource } from './metrics.js';
 export { CounterRepository, SHARDS } from './repositories/counter.repository.js';
 export { FactsRepository, partitionName } from './repositories/facts.repository.js';
 export { PartitionMaintenance } from './services/partition.maintenance.js';
-export { CachedStatsReader } from './services/stats.reader.js';
-export type { ChannelStats, StatsReader, VideoStats } from './services/stats.reader.js';
 export { InProcessViewDedupe, RedisViewDedupe } from './services/view.dedupe.js';
 export type { ViewDedupe } from './services/view.dedupe.js';
 export { ViewService } from './services/view.service.js';

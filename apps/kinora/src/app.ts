@@ -7,6 +7,7 @@ import { createAnalyticsModule, type AnalyticsModule } from '@kinora/analytics';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { gatewayPlugin } from '@kinora/gateway';
 import { createBaseApp, type Logger } from '@kinora/observability';
+import { createCountersView } from '@kinora/service';
 import { accessTokenIssuer, createUserModule, type ScryptParams } from '@kinora/user';
 import { createVideoModule } from '@kinora/video';
 import { createTranscoderModule } from '@kinora/transcoder';
@@ -65,7 +66,9 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   }
   const ctx: PlatformContext = { config, database: deps.database, logger: deps.logger, bus, store: deps.store ?? createStore(config.storageUrl) };
 
-  // Analytics first: its stats reader serves the user (channel counts), video (video stats) and realtime modules.
+  // Analytics first: the counters it owns reach the user (channel counts), video (video stats) and realtime (live
+  // counts) modules through one counters view, the same one the standalone services use: loaded in-process here
+  // (over HTTP from ANALYTICS_SERVICE_URL when analytics runs elsewhere), kept current by `analytics.counters` events.
   let analytics: AnalyticsModule | undefined;
   if (config.services.includes('analytics')) {
     const mod = await createAnalyticsModule({ database: deps.database, bus, config, logger: deps.logger, registry: app.metrics });
@@ -73,12 +76,13 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     app.addHook('onClose', async () => mod.close());
     analytics = mod;
   }
+  const counters = createCountersView(app, { config, bus, logger: deps.logger, service: 'kinora', ...(analytics ? { loader: analytics.loader } : {}) });
 
   const user = await createUserModule({
     database: deps.database,
     config,
     logger: deps.logger,
-    ...(analytics ? { stats: analytics.stats } : {}),
+    stats: counters,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
   });
   // Embedded: the gateway reads the user service's keys in-process (cached there, so no refetch cooldown is
@@ -91,7 +95,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   if (config.services.includes('video')) {
     const video = await createVideoModule({
       ...ctx,
-      ...(analytics ? { stats: analytics.stats } : {}),
+      stats: counters,
       // The uploader's channel, from the user module in-process (kept with the video when it is created).
       channels: {
         channelOf: async (principal) => {
@@ -106,10 +110,10 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   }
   // Transcoder worker: starts when the app is ready, gives its running jobs back when it closes.
   if (config.services.includes('transcoder')) await app.register(createTranscoderModule({ ...ctx, metrics: app.metrics }).plugin);
-  // Realtime: socket.io on this same server (path /socket.io, namespace /realtime), chat routes, live counts.
-  // `counts` takes analytics' stats reader when analytics runs in this process: (ids) => stats.statsOf(ids).
+  // Realtime: socket.io on this same server (path /socket.io, namespace /realtime), chat routes, live counts pushed
+  // when the counters view reports a change.
   if (config.services.includes('realtime')) {
-    await app.register((await createRealtimeModule({ ...ctx, verifier, ...(analytics ? { counts: (ids: readonly string[]) => analytics.stats.statsOf(ids) } : {}) })).plugin);
+    await app.register((await createRealtimeModule({ ...ctx, verifier, counters })).plugin);
   }
   // Social layer: comments, ratings, subscriptions and notifications. Each keeps its own projection of the videos
   // (from video.lifecycle) and publishes through its outbox table, relayed to the bus.

@@ -3,16 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Redis } from 'ioredis';
-import { authPlugin, httpJwksFetcher, TokenVerifier } from '@kinora/auth';
+import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { createEvent, toEventMessage, type EventBus } from '@kinora/events';
 import { REALTIME_EVENT_TYPES, TOPICS } from '@kinora/contracts';
-import { type Database, dbPlugin, runMigrations } from '@kinora/db';
-import { createBaseApp, type Logger } from '@kinora/observability';
+import { type Database, runMigrations } from '@kinora/db';
+import type { Logger } from '@kinora/observability';
+import { createCountersView, createServiceApp } from '@kinora/service';
 import { VideoProjection } from '@kinora/projections';
 import { SocialConsumers } from './events/social.consumers.js';
 import { RealtimeMetrics } from './metrics.js';
-import { zeroCounts, type CountsSource, type VideoLookup } from './ports.js';
+import { zeroCounts, type CountersFeed, type CountsSource, type VideoLookup } from './ports.js';
 import { ChatPartitions } from './repositories/chat-partitions.js';
 import { InProcessChatRateLimiter, RedisChatRateLimiter, type ChatRateLimiter } from './repositories/chat-rate.limiter.js';
 import { ChatRepository } from './repositories/chat.repository.js';
@@ -31,7 +32,10 @@ export interface RealtimeSettings {
   keyPrefix: string;
   /** Consumer groups are `<prefix>.comments` and `<prefix>.notifications` (shared by every instance). */
   consumerGroupPrefix: string;
-  /** How often counters and cross-instance presence are polled (ms). */
+  /**
+   * How often cross-instance presence (the `watching` count) is synced and the watched videos' counters are re-read
+   * from the counters feed's cache (ms); counter changes themselves are pushed when the feed reports them.
+   */
   countsPollMs: number;
   /** Least time between two `video:counts` pushes of one video (ms); the contract says once per second. */
   countsMinGapMs: number;
@@ -72,7 +76,9 @@ export interface RealtimeModuleOptions {
   verifier: TokenVerifier;
   logger: Logger;
   config: Pick<Config, 'redisUrl' | 'corsOrigins'>;
-  /** Counters of videos (embedded: analytics' stats reader). Default: zeros. */
+  /** Counters of videos, pushed to watchers as soon as the feed reports a change (a `CountersView`). */
+  counters?: CountersFeed;
+  /** A plain counters source without change reports (tests, benchmarks; `countsChanged` pushes). Ignored with `counters`. */
   counts?: CountsSource;
   /** Who owns and may see a video. Default: realtime's own projection of `video.lifecycle` (schema `realtime`). */
   videos?: VideoLookup;
@@ -176,8 +182,9 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
       logger,
       onResult: (result) => metrics.chat.inc({ result }),
     });
+    const feed = opts.counters;
     const countsService = new CountsService({
-      source: opts.counts ?? zeroCounts,
+      source: feed ? (ids) => feed.statsOf(ids) : (opts.counts ?? zeroCounts),
       presence,
       localWatchers: () => rt.localWatchers,
       push: (c) => {
@@ -190,6 +197,7 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
       onFlush: (seconds) => metrics.countsFlush.observe(seconds),
     });
     counts = countsService;
+    const unfollow = feed?.onVideoCounters((updates) => countsService.changed(updates.map((u) => u.videoId)));
     rt.bind({ chat, counts: countsService, access }, metrics);
 
     const consumers = new SocialConsumers({ bus, fanout: rt, logger, groupPrefix: settings.consumerGroupPrefix });
@@ -215,6 +223,7 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
     });
     app.addHook('onClose', async () => {
       clearInterval(maintenance);
+      unfollow?.();
       await countsService.stop();
       await presence.remove().catch(() => {});
       await consumers.close();
@@ -242,6 +251,8 @@ export interface RealtimeAppDeps {
   bus: EventBus;
   /** Default: tokens verified against the JWKS of `USER_SERVICE_URL` (else `PUBLIC_URL`) over HTTP. */
   verifier?: TokenVerifier;
+  /** Default: analytics' counters at `ANALYTICS_SERVICE_URL`, kept current by the `analytics.counters` events. */
+  counters?: CountersFeed;
   counts?: CountsSource;
   videos?: VideoLookup;
   redis?: Redis;
@@ -249,32 +260,27 @@ export interface RealtimeAppDeps {
 }
 
 /**
- * The realtime service as its own process: base app (problems, health, metrics, OpenAPI), the database, the
- * authentication of REST requests (bearer tokens, or the identity the gateway forwards), and the module.
+ * The realtime service as its own process: the service app (problems, health, metrics, OpenAPI, the database, the
+ * authentication of REST requests: bearer tokens or the identity the gateway forwards), and the module.
  * Nothing listens yet.
  */
 export async function buildApp(config: Config, deps: RealtimeAppDeps): Promise<FastifyInstance & { realtime: RealtimeModule }> {
-  const app = await createBaseApp({
+  const { app } = await createServiceApp({
+    name: 'realtime',
+    config,
+    database: deps.database,
     logger: deps.logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    trustedProxies: config.trustedProxies,
-    openapi: { title: 'Kinora realtime service', version: '0.1.0', publicUrl: config.publicUrl },
+    bus: deps.bus,
+    ...(deps.verifier ? { verifier: deps.verifier } : {}),
   });
-  const verifier =
-    deps.verifier ??
-    new TokenVerifier({ issuer: config.publicUrl, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: httpJwksFetcher(config.upstreams.user ?? config.publicUrl) });
-  await app.register(dbPlugin, { database: deps.database });
-  await app.register(authPlugin, {
-    verifier,
-    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
-    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
-  });
+  const counters = deps.counters ?? (deps.counts ? undefined : createCountersView(app, { config, bus: deps.bus, logger: deps.logger, service: 'realtime' }));
   const realtime = await createRealtimeModule({
     database: deps.database,
     bus: deps.bus,
-    verifier,
+    verifier: app.tokenVerifier,
     logger: deps.logger,
     config,
+    ...(counters ? { counters } : {}),
     ...(deps.counts ? { counts: deps.counts } : {}),
     ...(deps.videos ? { videos: deps.videos } : {}),
     ...(deps.redis ? { redis: deps.redis } : {}),

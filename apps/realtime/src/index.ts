@@ -2,8 +2,7 @@ export { ACCESS_TOKEN_AUDIENCE, buildApp, createRealtimeModule, defaultRealtimeS
 export type { RealtimeAppDeps, RealtimeModule, RealtimeModuleOptions, RealtimeSettings } from './app.js';
 export { realtimeErrors } from './errors.js';
 export { canSee, zeroCounts } from './ports.js';
-export type { CountsSource, VideoAccessInfo, VideoCounters, VideoLookup } from './ports.js';
-export { httpCountsSource } from './adapters/http-counts.source.js';
+export type { CountersFeed, CountsSource, VideoAccessInfo, VideoCounters, VideoLookup } from './ports.js';
 export { RealtimeServer } from './socket/realtime.server.js';
 export { handedOverWhole, isRealtimeWorker, joinPrimary, routeInPrimary, runPrimary } from './cluster.js';
 export type { PrimaryOptions, PrimaryRoutes } from './cluster.js';

@@ -2,7 +2,6 @@ import { loadConfigOrExit } from '@kinora/config';
 import { openDatabase } from '@kinora/db';
 import { openEventBus } from '@kinora/events';
 import { createLogger, serve, startTracing } from '@kinora/observability';
-import { httpCountsSource } from './adapters/http-counts.source.js';
 import { buildApp } from './app.js';
 import { isRealtimeWorker, joinPrimary, runPrimary } from './cluster.js';
 
@@ -28,9 +27,8 @@ async function runInstance(): Promise<void> {
     topicPartitions: config.kafkaTopicPartitions,
     replicationFactor: config.kafkaReplicationFactor,
   });
-  const videoUrl = config.upstreams.video;
-  if (!videoUrl) logger.warn({}, 'VIDEO_SERVICE_URL is not set: video:counts carry zero counters (watching still counts)');
-  const app = await buildApp(config, { database: db.database, logger, bus, ...(videoUrl ? { counts: httpCountsSource(videoUrl) } : {}) });
+  // Counters come from analytics (ANALYTICS_SERVICE_URL) and its `analytics.counters` events.
+  const app = await buildApp(config, { database: db.database, logger, bus });
   const worker = isRealtimeWorker();
   await serve(app, {
     listen: !worker,

@@ -16,6 +16,16 @@ export type CountsSource = (videoIds: readonly string[]) => Promise<Map<string, 
 
 export const zeroCounts: CountsSource = async () => new Map();
 
+/**
+ * Counters kept current by analytics' `analytics.counters` events (libs/projections `CountersView`): `statsOf`
+ * answers from its cache, and `onVideoCounters` tells when a video's totals moved, so realtime pushes them at once
+ * instead of polling analytics.
+ */
+export interface CountersFeed {
+  statsOf(videoIds: readonly string[]): Promise<Map<string, VideoCounters>>;
+  onVideoCounters(listener: (updates: ReadonlyArray<{ videoId: string }>) => void): () => void;
+}
+
 /** What realtime needs to know about a video: who owns it and whether others may see it. */
 export interface VideoAccessInfo {
   id: string;

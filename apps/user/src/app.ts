@@ -4,7 +4,9 @@ import type { JSONWebKeySet } from 'jose';
 import { authPlugin, TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { Database, dbPlugin, runMigrations } from '@kinora/db';
+import { openEventBus, type EventBus } from '@kinora/events';
 import { createBaseApp, type Logger } from '@kinora/observability';
+import { createCountersView } from '@kinora/service';
 import { KeyRepository } from './repositories/key.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
@@ -74,7 +76,16 @@ export async function createUserModule(opts: UserModuleOptions): Promise<UserMod
  */
 export async function buildApp(
   config: Config,
-  deps: { database: Database; logger: Logger; scrypt?: ScryptParams; keyCacheMs?: number },
+  deps: {
+    database: Database;
+    logger: Logger;
+    scrypt?: ScryptParams;
+    keyCacheMs?: number;
+    /** Channel counts; default: analytics' counters at `ANALYTICS_SERVICE_URL`, kept current by `analytics.counters` events. */
+    stats?: ChannelStatsReader;
+    /** The bus the default `stats` follows; default: Kafka when `KAFKA_BROKERS` is set, else the in-process bus (closed with the app). */
+    bus?: EventBus;
+  },
 ): Promise<FastifyInstance> {
   const app = await createBaseApp({
     logger: deps.logger,
@@ -82,10 +93,28 @@ export async function buildApp(
     trustedProxies: config.trustedProxies,
     openapi: { title: 'Kinora user service', version: '0.1.0', publicUrl: config.publicUrl },
   });
+  let stats = deps.stats;
+  if (!stats) {
+    let bus = deps.bus;
+    if (!bus) {
+      const own = await openEventBus({
+        kafkaBrokers: config.kafkaBrokers,
+        pool: deps.database.primary,
+        logger: deps.logger,
+        clientId: 'kinora-user',
+        topicPartitions: config.kafkaTopicPartitions,
+        replicationFactor: config.kafkaReplicationFactor,
+      });
+      app.addHook('onClose', async () => own.close());
+      bus = own;
+    }
+    stats = createCountersView(app, { config, bus, logger: deps.logger, service: 'user' });
+  }
   const mod = await createUserModule({
     database: deps.database,
     config,
     logger: deps.logger,
+    stats,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
     ...(deps.keyCacheMs !== undefined ? { keyCacheMs: deps.keyCacheMs } : {}),
   });

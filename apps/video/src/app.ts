@@ -13,7 +13,7 @@ import {
   type TransactionalPublisher,
 } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
-import { createServiceApp } from '@kinora/service';
+import { createCountersView, createServiceApp } from '@kinora/service';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { LifecyclePublisher } from './events/lifecycle.events.js';
 import { consumeTranscoded } from './events/transcoded.consumer.js';
@@ -160,6 +160,8 @@ export interface VideoAppDeps {
   channels?: ChannelDirectory;
   /** Default: verify tokens against the JWKS of `USER_SERVICE_URL` (else of `PUBLIC_URL`). */
   verifier?: TokenVerifier;
+  /** Default: analytics' counters at `ANALYTICS_SERVICE_URL`, kept current by the `analytics.counters` events. */
+  stats?: VideoStatsReader;
   uploadPartSizeBytes?: number;
 }
 
@@ -186,6 +188,7 @@ export async function buildApp(config: Config, deps: VideoAppDeps): Promise<Fast
     bus,
     store,
     channels: deps.channels ?? httpChannelDirectory(userUrl),
+    stats: deps.stats ?? createCountersView(app, { config, bus, logger: deps.logger, service: 'video' }),
     ...(deps.uploadPartSizeBytes !== undefined ? { uploadPartSizeBytes: deps.uploadPartSizeBytes } : {}),
   });
   await app.register(mod.plugin);

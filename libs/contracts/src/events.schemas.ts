@@ -10,6 +10,8 @@ export const TOPICS = {
   videoLifecycle: 'video.lifecycle',
   videoTranscoded: 'video.transcoded',
   notifications: 'user.notifications',
+  /** Counter totals that changed, after each analytics flush (`VideoCountersChanged.v1`, `ChannelCountersChanged.v1`). */
+  counters: 'analytics.counters',
 } as const;
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
 

@@ -1,5 +1,7 @@
 import type pg from 'pg';
+import { COUNTER_EVENT_TYPES, TOPICS, type ChannelCountersV1, type VideoCountersV1 } from '@kinora/contracts';
 import type { Database } from '@kinora/db';
+import { createEvent, toEventMessage, type TransactionalPublisher } from '@kinora/events';
 
 export const SHARDS = 100;
 
@@ -47,14 +49,21 @@ export interface FlushRows {
   offsetRows: number;
 }
 
-export interface VideoCounts extends VideoDelta {}
-export interface ChannelCounts extends ChannelDelta {}
 
 const pick = (): number => Math.floor(Math.random() * SHARDS);
 
-/** All SQL of the counters: claims and offsets, the sharded upserts, the reads that sum the shards. */
+const ANALYTICS_ACTOR = { type: 'service', id: 'analytics' } as const;
+
+/**
+ * All SQL of the counters: claims and offsets, the sharded upserts, the reads that sum the shards. With a
+ * `publisher`, every transaction that changes totals also bumps the changed entities' versions and records their new
+ * totals as `analytics.counters` events (the outbox: they exist if and only if the change commits).
+ */
 export class CounterRepository {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly publisher?: TransactionalPublisher,
+  ) {}
 
   /** Takes a partition for a member: bumps its epoch (fencing the previous owner's flushes), returns the stored position. */
   async claim(group: string, topic: string, partition: number): Promise<Claim> {
@@ -100,6 +109,7 @@ export class CounterRepository {
         hourlyRows: await upsertHourly(client, hourly),
         offsetRows: 0,
       };
+      await this.announce(client, [...videos.keys()], [...channels.keys()]);
       const moving = sorted.filter((a) => accepted.has(`${a.topic}/${a.partition}`));
       if (moving.length > 0) {
         const res = await client.query(
@@ -117,30 +127,56 @@ export class CounterRepository {
   /** Adds to a channel's counters in the caller's transaction (the video projection's change handler). */
   async addChannelDelta(client: pg.ClientBase, channelId: string, delta: ChannelDelta): Promise<void> {
     await upsertChannels(client, new Map([[channelId, delta]]));
+    await this.announce(client, [], [channelId]);
   }
 
-  async videoCounts(videoIds: readonly string[]): Promise<Map<string, VideoCounts>> {
-    const out = new Map<string, VideoCounts>();
-    if (videoIds.length === 0) return out;
-    const { rows } = await this.database.readPool().query<{ video_id: string; views: string; likes: string; dislikes: string; comments: string }>(
-      `SELECT video_id::text, sum(views)::text AS views, sum(likes)::text AS likes, sum(dislikes)::text AS dislikes, sum(comments)::text AS comments
-       FROM analytics.video_counters WHERE video_id = ANY($1::uuid[]) GROUP BY video_id`,
-      [videoIds],
-    );
-    for (const r of rows) out.set(r.video_id, { views: Number(r.views), likes: Number(r.likes), dislikes: Number(r.dislikes), comments: Number(r.comments) });
-    return out;
+  /**
+   * In the changing transaction: bumps the versions of these entities (in id order, so concurrent flushes lock them
+   * in one order), then, in a later statement that sees every change committed before the bump, reads their totals
+   * and records them as events. Called after the deltas are written.
+   */
+  private async announce(client: pg.ClientBase, videoIds: string[], channelIds: string[]): Promise<void> {
+    const publisher = this.publisher;
+    if (!publisher) return;
+    if (videoIds.length > 0) {
+      const ids = [...new Set(videoIds)].sort();
+      await client.query(
+        `INSERT INTO analytics.video_counter_versions AS v (video_id, version)
+         SELECT id, 1 FROM unnest($1::uuid[]) AS t(id) ORDER BY id
+         ON CONFLICT (video_id) DO UPDATE SET version = v.version + 1`,
+        [ids],
+      );
+      const totals = await readVideoCounters(client, ids);
+      await publisher.publish(
+        client,
+        TOPICS.counters,
+        totals.map((payload) => toEventMessage(createEvent({ type: COUNTER_EVENT_TYPES.videoCountersChanged, key: payload.videoId, actor: ANALYTICS_ACTOR, payload }))),
+      );
+    }
+    if (channelIds.length > 0) {
+      const ids = [...new Set(channelIds)].sort();
+      await client.query(
+        `INSERT INTO analytics.channel_counter_versions AS v (channel_id, version)
+         SELECT id, 1 FROM unnest($1::uuid[]) AS t(id) ORDER BY id
+         ON CONFLICT (channel_id) DO UPDATE SET version = v.version + 1`,
+        [ids],
+      );
+      const totals = await readChannelCounters(client, ids);
+      await publisher.publish(
+        client,
+        TOPICS.counters,
+        totals.map((payload) => toEventMessage(createEvent({ type: COUNTER_EVENT_TYPES.channelCountersChanged, key: payload.channelId, actor: ANALYTICS_ACTOR, payload }))),
+      );
+    }
   }
 
-  async channelCounts(channelIds: readonly string[]): Promise<Map<string, ChannelCounts>> {
-    const out = new Map<string, ChannelCounts>();
-    if (channelIds.length === 0) return out;
-    const { rows } = await this.database.readPool().query<{ channel_id: string; subscribers: string; videos: string }>(
-      `SELECT channel_id::text, sum(subscribers)::text AS subscribers, sum(videos)::text AS videos
-       FROM analytics.channel_counters WHERE channel_id = ANY($1::uuid[]) GROUP BY channel_id`,
-      [channelIds],
-    );
-    for (const r of rows) out.set(r.channel_id, { subscribers: Number(r.subscribers), videos: Number(r.videos) });
-    return out;
+  /** Totals with their versions, from a read replica (version "0": never changed since versions exist). */
+  videoCounters(videoIds: readonly string[]): Promise<VideoCountersV1[]> {
+    return readVideoCounters(this.database.readPool(), videoIds);
+  }
+
+  channelCounters(channelIds: readonly string[]): Promise<ChannelCountersV1[]> {
+    return readChannelCounters(this.database.readPool(), channelIds);
   }
 
   /** Stored positions of a group (for lag). */
@@ -152,6 +188,49 @@ export class CounterRepository {
     return rows.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.next_offset }));
   }
 }
+
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** One row per id asked (lower-cased), zeros for ids never counted; negative sums (never expected) read as 0. */
+async function readVideoCounters(db: Queryable, videoIds: readonly string[]): Promise<VideoCountersV1[]> {
+  if (videoIds.length === 0) return [];
+  const ids = [...new Set(videoIds.map((id) => id.toLowerCase()))];
+  const { rows } = await db.query<{ video_id: string; version: string; views: string; likes: string; dislikes: string; comments: string }>(
+    `SELECT i.id::text AS video_id, coalesce(v.version, 0)::text AS version,
+            coalesce(s.views, 0)::text AS views, coalesce(s.likes, 0)::text AS likes,
+            coalesce(s.dislikes, 0)::text AS dislikes, coalesce(s.comments, 0)::text AS comments
+     FROM unnest($1::uuid[]) AS i(id)
+     LEFT JOIN analytics.video_counter_versions v ON v.video_id = i.id
+     LEFT JOIN (SELECT video_id, sum(views) AS views, sum(likes) AS likes, sum(dislikes) AS dislikes, sum(comments) AS comments
+                FROM analytics.video_counters WHERE video_id = ANY($1::uuid[]) GROUP BY video_id) s ON s.video_id = i.id`,
+    [ids],
+  );
+  return rows.map((r) => ({
+    videoId: r.video_id,
+    version: r.version,
+    views: nonNegative(r.views),
+    likes: nonNegative(r.likes),
+    dislikes: nonNegative(r.dislikes),
+    comments: nonNegative(r.comments),
+  }));
+}
+
+async function readChannelCounters(db: Queryable, channelIds: readonly string[]): Promise<ChannelCountersV1[]> {
+  if (channelIds.length === 0) return [];
+  const ids = [...new Set(channelIds.map((id) => id.toLowerCase()))];
+  const { rows } = await db.query<{ channel_id: string; version: string; subscribers: string; videos: string }>(
+    `SELECT i.id::text AS channel_id, coalesce(v.version, 0)::text AS version,
+            coalesce(s.subscribers, 0)::text AS subscribers, coalesce(s.videos, 0)::text AS videos
+     FROM unnest($1::uuid[]) AS i(id)
+     LEFT JOIN analytics.channel_counter_versions v ON v.channel_id = i.id
+     LEFT JOIN (SELECT channel_id, sum(subscribers) AS subscribers, sum(videos) AS videos
+                FROM analytics.channel_counters WHERE channel_id = ANY($1::uuid[]) GROUP BY channel_id) s ON s.channel_id = i.id`,
+    [ids],
+  );
+  return rows.map((r) => ({ channelId: r.channel_id, version: r.version, subscriberCount: nonNegative(r.subscribers), videoCount: nonNegative(r.videos) }));
+}
+
+const nonNegative = (n: string): number => Math.max(0, Number(n));
 
 /** Rows in (id, shard) order so concurrent flushes lock shared rows in the same order (no deadlock cycle). */
 function sortedEntries<T>(m: Map<string, T>): Array<[string, number, T]> {

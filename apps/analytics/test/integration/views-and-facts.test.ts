@@ -41,7 +41,6 @@ describe('analytics over HTTP (in-process bus)', () => {
       config,
       logger,
       registry: app.metrics,
-      statsCacheMs: 0,
       ...(opts.redis ? { redis: opts.redis } : {}),
       ...(opts.viewWindowSec !== undefined ? { viewWindowSec: opts.viewWindowSec } : {}),
     });
@@ -79,7 +78,7 @@ describe('analytics over HTTP (in-process bus)', () => {
 
   async function viewsOf(mod: AnalyticsModule, videoId: string): Promise<number> {
     await mod.views.drain();
-    return (await mod.stats.statsOf([videoId])).get(videoId)!.views;
+    return (await mod.loader.videos([videoId]))[0]!.views;
   }
 
   it.each([
@@ -142,12 +141,12 @@ describe('analytics over HTTP (in-process bus)', () => {
     expect((await view(app, 'not-a-uuid', {})).statusCode).toBe(400);
 
     // The channel's video count follows its public ready videos.
-    await waitFor(async () => (await mod.stats.channelStats(channelId)).videoCount === 1, 20_000, 'one public video');
+    await waitFor(async () => (await mod.loader.channels([channelId]))[0]!.videoCount === 1, 20_000, 'one public video');
     await publishVideoChanged(bus, [videoChangedEvent({ videoId: publicId, version: 2, channelId, ownerId: owner.id, deleted: true })]);
-    await waitFor(async () => (await mod.stats.channelStats(channelId)).videoCount === 0, 20_000, 'the deleted video uncounted');
+    await waitFor(async () => (await mod.loader.channels([channelId]))[0]!.videoCount === 0, 20_000, 'the deleted video uncounted');
     await publishVideoChanged(bus, [videoChangedEvent({ videoId: publicId, version: 1, channelId, ownerId: owner.id })]); // old version: ignored
     await waitFor(async () => (await viewsOf(mod, privateId)) === 1, 20_000, 'the owner view counted');
-    expect((await mod.stats.channelStats(channelId)).videoCount).toBe(0);
+    expect((await mod.loader.channels([channelId]))[0]!.videoCount).toBe(0);
 
     const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
     const url = `/api/v1/videos/${privateId}/analytics?granularity=hour&from=${new Date(hour - 3 * 3_600_000).toISOString()}&to=${new Date(hour + 3_600_000).toISOString()}`;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as tcpConnect, createServer as createTcpServer, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { join } from 'node:path';
-import { SOCIAL_EVENT_TYPES, TOPICS } from '@kinora/contracts';
+import { COUNTER_EVENT_TYPES, SOCIAL_EVENT_TYPES, TOPICS } from '@kinora/contracts';
 import { Database, runMigrations } from '@kinora/db';
 import { createEvent, createInProcessEventBus, eventsMigrationsDir, toEventMessage, type InProcessEventBus } from '@kinora/events';
 import { createLogger } from '@kinora/observability';
@@ -34,7 +34,18 @@ let services: HttpServer;
 let servicesUrl: string;
 let balancer: TcpServer;
 const balancerSockets = new Set<TcpSocket>();
-const stats = new Map<string, { views: number; likes: number; dislikes: number; comments: number }>();
+const stats = new Map<string, { version: number; views: number; likes: number; dislikes: number; comments: number }>();
+
+/** What analytics does when a flush changes a video: new totals at /internal/v1/counters, and the event. */
+async function setCounters(videoId: string, totals: { views: number; likes: number; dislikes: number; comments: number }): Promise<void> {
+  const version = (stats.get(videoId)?.version ?? 0) + 1;
+  stats.set(videoId, { version, ...totals });
+  await bus.publish(TOPICS.counters, [
+    toEventMessage(
+      createEvent({ type: COUNTER_EVENT_TYPES.videoCountersChanged, key: videoId, actor: { type: 'service', id: 'analytics' }, payload: { videoId, version: String(version), ...totals } }),
+    ),
+  ]);
+}
 const children: Child[] = [];
 
 function startChild(port: number, extraEnv: Record<string, string> = {}): Child {
@@ -50,7 +61,7 @@ function startChild(port: number, extraEnv: Record<string, string> = {}): Child 
       DATABASE_URL: tdb.url,
       REDIS_URL: getTestEnv().redisUrl,
       USER_SERVICE_URL: servicesUrl,
-      VIDEO_SERVICE_URL: servicesUrl,
+      ANALYTICS_SERVICE_URL: servicesUrl,
       GATEWAY_IDENTITY_SECRET: 'a-test-secret-that-is-at-least-32-characters',
       LOG_LEVEL: 'warn',
       SHUTDOWN_GRACE_MS: '2000',
@@ -123,19 +134,22 @@ beforeAll(async () => {
   database = new Database({ primaryUrl: tdb.url });
   await runMigrations(database.primary, { schema: 'events', dir: eventsMigrationsDir });
   bus = createInProcessEventBus({ pool: database.primary, logger: createLogger({ level: 'silent' }) });
-  // The user service's JWKS and the video service's public video reads (for counters).
+  // The user service's JWKS and analytics' internal counters API.
   services = createHttpServer((req, res) => {
     if (req.url === '/.well-known/jwks.json') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signer.jwks));
       return;
     }
-    const m = /^\/api\/v1\/videos\/([0-9a-f-]{36})$/.exec(req.url ?? '');
-    const s = m ? stats.get(m[1]!) : undefined;
-    if (!s) {
+    const m = /^\/internal\/v1\/counters\/videos\?ids=([0-9a-f,-]+)$/.exec(req.url ?? '');
+    if (!m) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: m![1], stats: s }));
+    const items = m[1]!.split(',').map((videoId) => {
+      const { version, ...totals } = stats.get(videoId) ?? { version: 0, views: 0, likes: 0, dislikes: 0, comments: 0 };
+      return { videoId, version: String(version), ...totals };
+    });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items }));
   });
   await new Promise<void>((resolve) => services.listen(0, '127.0.0.1', resolve));
   servicesUrl = `http://127.0.0.1:${(services.address() as { port: number }).port}`;
@@ -168,7 +182,7 @@ describe('an instance dies', () => {
     // A video known to both instances through their projection of video.lifecycle.
     const owner = newUser('owner');
     const videoId = randomUUID();
-    stats.set(videoId, { views: 10, likes: 1, dislikes: 0, comments: 0 });
+    await setCounters(videoId, { views: 10, likes: 1, dislikes: 0, comments: 0 });
     await publishVideoChanged(bus, [videoChangedEvent({ videoId, version: 1, channelId: randomUUID(), ownerId: owner.userId })]);
     const probe = await connect(b.url);
     await waitUntil('projection applied', async () => (await ask(probe, 'video:join', { videoId })).ok === true, { timeoutMs: 15_000, intervalMs: 200 });
@@ -218,7 +232,7 @@ describe('an instance dies', () => {
     expect(notes).toEqual([notification]);
 
     // Counters keep flowing, and the dead instance's watchers drop out of `watching` after its presence TTL.
-    stats.set(videoId, { views: 11, likes: 2, dislikes: 0, comments: 0 });
+    await setCounters(videoId, { views: 11, likes: 2, dislikes: 0, comments: 0 });
     await until('counts after failover', () => counts.some((c) => c.views === 11 && c.watching === 2), 10_000);
     expect(b.proc.exitCode).toBeNull();
   }, 90_000);
@@ -244,7 +258,7 @@ describe('one instance with two worker processes (REALTIME_WORKERS=2)', () => {
 
     const owner = newUser('owner');
     const videoId = randomUUID();
-    stats.set(videoId, { views: 3, likes: 0, dislikes: 0, comments: 0 });
+    await setCounters(videoId, { views: 3, likes: 0, dislikes: 0, comments: 0 });
     await publishVideoChanged(bus, [videoChangedEvent({ videoId, version: 1, channelId: randomUUID(), ownerId: owner.userId })]);
 
     // Six clients (least-connection: three per worker), one of them on HTTP long-polling only, which works only if
