@@ -13,3 +13,4 @@ export {
 export { waitUntil, sleep, type WaitOptions } from './internal/wait.js';
 export { getFreePort, getFreePorts } from './internal/ports.js';
 export { HarnessError } from './internal/process.js';
+export { startCluster, type ClusterHandle, type ClusterOptions, type ClusterProcess } from './cluster.js';
