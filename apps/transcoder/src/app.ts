@@ -22,7 +22,8 @@ export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.
 export type TranscoderConfig = Pick<
   Config,
   'transcodeConcurrency' | 'transcodePreset' | 'transcodeMaxAttempts' | 'transcodeLeaseMs' | 'transcodeWorkDir'
->;
+> &
+  Partial<Pick<Config, 'ffmpegPath' | 'ffprobePath'>>;
 
 /** Knobs that are not configuration (tests turn them; the defaults suit production). */
 export interface TranscoderTuning {
@@ -43,8 +44,11 @@ export interface TranscoderTuning {
   limits?: ValidationLimits;
   /** libx264 threads per job; default ffmpeg's choice. */
   threads?: number;
+  /** Override `FFMPEG_PATH` / `FFPROBE_PATH`. */
   ffmpegPath?: string;
   ffprobePath?: string;
+  /** Without a usable ffmpeg: fail queued jobs at once (default), or leave them for another worker. */
+  whenFfmpegMissing?: 'fail' | 'wait';
   /** Objects uploaded at once. Default 4. */
   uploadConcurrency?: number;
 }
@@ -70,7 +74,10 @@ export interface TranscoderStatus {
 }
 
 export interface TranscoderPluginOptions {
-  /** `/readyz` fails while ffmpeg is missing (standalone worker). Default false: embedded, the rest of the platform is still useful. */
+  /**
+   * `/readyz` fails while ffmpeg is missing (standalone worker). Default false: embedded, the rest of the platform
+   * is still useful, so /readyz stays 200 and names the problem in the `transcoder` check's `warning`.
+   */
   requireFfmpeg?: boolean;
 }
 
@@ -98,8 +105,8 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
   const publisher = new TranscodeEventPublisher(bus, tuning.publishInTransaction ?? true);
   const workDirs = new WorkDirRepository(config.transcodeWorkDir, logger);
   const media = new MediaRepository(store, logger, {
-    ffmpegPath: tuning.ffmpegPath,
-    ffprobePath: tuning.ffprobePath,
+    ffmpegPath: tuning.ffmpegPath ?? config.ffmpegPath,
+    ffprobePath: tuning.ffprobePath ?? config.ffprobePath,
     uploadConcurrency: tuning.uploadConcurrency,
   });
   const worker = new TranscodeWorker(
@@ -116,6 +123,7 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
       retryBackoff: tuning.retryBackoff ?? { initialMs: 5_000, maxMs: 300_000 },
       limits: tuning.limits,
       threads: tuning.threads,
+      whenFfmpegMissing: tuning.whenFfmpegMissing ?? 'fail',
     },
   );
 
@@ -162,6 +170,8 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
       if (state !== 'started') throw new Error(`transcoder ${state}`);
       const problem = worker.problem();
       if (problem && (opts.requireFfmpeg || problem !== worker.ffmpegProblem)) throw new Error(problem);
+      // Embedded, the rest of the platform is still useful: ready, but /readyz says that uploads fail.
+      if (problem) return `degraded: ${problem}`;
     });
     app.addHook('onReady', start);
     app.addHook('preClose', stop);
@@ -208,7 +218,9 @@ export async function buildApp(config: Config, deps: TranscoderAppDeps): Promise
     app.addHook('onClose', async () => own.close());
     store = own;
   }
-  const mod = createTranscoderModule({ config, database: deps.database, logger: deps.logger, bus, store, metrics: app.metrics, tuning: deps.tuning });
+  // A standalone worker is one of possibly several: without ffmpeg it leaves the jobs to the others (and is not ready).
+  const tuning: TranscoderTuning = { whenFfmpegMissing: 'wait', ...deps.tuning };
+  const mod = createTranscoderModule({ config, database: deps.database, logger: deps.logger, bus, store, metrics: app.metrics, tuning });
   await app.register(mod.plugin, { requireFfmpeg: true });
   return app;
 }

@@ -153,6 +153,13 @@ describe('loadConfig', () => {
     expect(c.transcodeWorkDir).toBe('/srv/scratch');
   });
 
+  it('reads FFMPEG_PATH / FFPROBE_PATH: relative paths against the working folder, bare names left to the PATH', () => {
+    expect(loadConfig({}, '/srv').ffmpegPath).toBeUndefined();
+    const c = loadConfig({ FFMPEG_PATH: 'bin/ffmpeg', FFPROBE_PATH: 'ffprobe' }, '/srv');
+    expect(c.ffmpegPath).toBe('/srv/bin/ffmpeg');
+    expect(c.ffprobePath).toBe('ffprobe');
+  });
+
   it('gives analytics and topic defaults: 400 days of facts, 12 partitions, replication 1', () => {
     const c = loadConfig({});
     expect(c.analyticsRetentionDays).toBe(400);

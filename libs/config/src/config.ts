@@ -131,6 +131,12 @@ export interface Config {
   transcodeLeaseMs: number;
   /** Scratch folder of running transcode jobs (source copy and outputs before upload). Absolute. */
   transcodeWorkDir: string;
+  /**
+   * ffmpeg / ffprobe executables (`FFMPEG_PATH`, `FFPROBE_PATH`, absolute once loaded). Unset: found on the PATH.
+   * The transcoder checks at start that they run and can encode the ladder (libx264, aac, current options).
+   */
+  ffmpegPath: string | undefined;
+  ffprobePath: string | undefined;
   /** Largest tus upload accepted (bytes, `UPLOAD_MAX_BYTES`, default 8 GiB); bigger ones are answered 413. */
   uploadMaxBytes: number;
   /**
@@ -138,6 +144,13 @@ export interface Config {
    * Unset: the video service keeps a generated one in `<dataDir>/media-signing.key` (embedded mode).
    */
   mediaSigningKey: string | undefined;
+}
+
+/** A path to an executable, made absolute against `cwd`; a bare name (`ffmpeg`) is looked up on the PATH. */
+function executable(env: Env, name: string, cwd: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  return raw.includes('/') ? resolve(cwd, raw) : raw;
 }
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -320,6 +333,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     transcodeMaxAttempts: int(env, 'TRANSCODE_MAX_ATTEMPTS', 3, 1, 100),
     transcodeLeaseMs: int(env, 'TRANSCODE_LEASE_MS', 30_000, 1_000, 3_600_000),
     transcodeWorkDir: resolve(cwd, str(env, 'TRANSCODE_WORK_DIR') ?? resolve(dataDir, 'transcode')),
+    ffmpegPath: executable(env, 'FFMPEG_PATH', cwd),
+    ffprobePath: executable(env, 'FFPROBE_PATH', cwd),
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 8 * 1024 ** 3, 1, 2 ** 50),
     mediaSigningKey,
   };

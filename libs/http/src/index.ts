@@ -1,5 +1,5 @@
 export { AppError, commonErrors, defineErrors, problemType, registeredErrorCodes } from './errors.js';
 export type { ErrorDefinition, ErrorFactory, FieldError } from './errors.js';
-export { PROBLEM_CONTENT_TYPE, problemPlugin, toAppError, toFieldErrors } from './problem.plugin.js';
+export { clientErrorHandler, frameworkErrorHandler, PROBLEM_CONTENT_TYPE, problemPlugin, toAppError, toFieldErrors } from './problem.plugin.js';
 export type { RateLimitTierName } from './route-config.js';
 export { decodeCursor, encodeCursor, isUuid } from './page-cursor.js';

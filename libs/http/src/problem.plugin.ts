@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import { AppError, commonErrors, problemType, type FieldError } from './errors.js';
 
@@ -69,6 +70,13 @@ export function toAppError(error: unknown): AppError {
       return commonErrors.MALFORMED_BODY('The request body is not valid JSON');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return commonErrors.BAD_REQUEST('Content-Length does not match the body');
+    // Raised by the router before any route runs (reported through Fastify's `frameworkErrors`).
+    case 'FST_ERR_BAD_URL':
+      return commonErrors.MALFORMED_URL('The URL is not valid: a percent-encoded part does not decode to UTF-8 text');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return commonErrors.URI_TOO_LONG('A path segment of the URL is longer than allowed');
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return commonErrors.INTERNAL('An unexpected error occurred; it has been logged');
     default:
       break;
   }
@@ -84,6 +92,51 @@ export function toAppError(error: unknown): AppError {
   return commonErrors.INTERNAL('An unexpected error occurred; it has been logged');
 }
 
+function logProblem(request: FastifyRequest, error: unknown, appError: AppError): void {
+  if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: appError.code, status: appError.status }, appError.message);
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors the router raises before a route (and its hooks) runs, such as a
+ * URL whose percent-encoding does not decode (`/comments/%00%ff`). Without it Fastify answers them itself with
+ * `application/json`; with it they are problems like every other error, carrying the request id.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const appError = toAppError(error);
+  logProblem(request, error, appError);
+  reply.header('x-request-id', request.id);
+  return sendProblem(request, reply, appError);
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser rejects (malformed request line or headers, headers
+ * too large, request timeout) never become a request object; answer them with a bare problem on the socket.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const appError =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? commonErrors.REQUEST_TIMEOUT('The request was not received in time')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? commonErrors.HEADERS_TOO_LARGE('The request headers are larger than allowed')
+        : commonErrors.BAD_REQUEST('The request is not valid HTTP');
+  const body = JSON.stringify({
+    type: problemType(appError.code),
+    title: appError.title,
+    status: appError.status,
+    detail: appError.message,
+    code: appError.code,
+  });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${appError.status} ${appError.title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
 /**
  * Renders every error and 404 of the application as `application/problem+json` (RFC 9457). Registered once at the
  * root (it is wrapped with fastify-plugin), so encapsulated service plugins inherit it.
@@ -92,11 +145,7 @@ export const problemPlugin = fp(
   async function problemPlugin(app: FastifyInstance) {
     app.setErrorHandler(function handle(error, request, reply) {
       const appError = toAppError(error);
-      if (appError.status >= 500) {
-        request.log.error({ err: error }, 'request failed');
-      } else {
-        request.log.info({ code: appError.code, status: appError.status }, appError.message);
-      }
+      logProblem(request, error, appError);
       return sendProblem(request, reply, appError);
     });
     app.setNotFoundHandler(function notFound(request, reply) {

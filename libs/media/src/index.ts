@@ -91,3 +91,10 @@ export {
   segmentBitrates,
   mediaContentType,
 } from './transcode.js';
+export {
+  type FfmpegLocation,
+  type LocateOptions,
+  FFMPEG_INSTALL_HINT,
+  FfmpegUnavailableError,
+  locateFfmpeg,
+} from './ffmpeg.locator.js';

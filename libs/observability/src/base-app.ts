@@ -2,7 +2,7 @@ import type {} from '@kinora/http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { problemPlugin } from '@kinora/http';
+import { clientErrorHandler, frameworkErrorHandler, problemPlugin } from '@kinora/http';
 import { deferredChildLoggerFactory, type Logger } from './logger.js';
 import { genReqId, observabilityPlugin } from './observability.plugin.js';
 import type { Registry } from 'prom-client';
@@ -33,6 +33,10 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true, removeAdditional: true, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors raised before a route runs (undecodable URL, over-long path parameter) and requests Node's HTTP parser
+    // rejects: Fastify would answer them with its own application/json bodies, bypassing the error handler.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: without this Fastify would parse text/plain and answer 400 instead of 415.

@@ -7,12 +7,15 @@ import { commonErrors, PROBLEM_CONTENT_TYPE, problemType } from '@kinora/http';
 import { createMetricsRegistry, createRequestDurationHistogram } from './metrics.js';
 import { parseTraceparent } from './traceparent.js';
 
-/** A readiness check: resolves when the dependency answers, rejects (or resolves false) when it does not. */
-export type ReadinessCheck = () => Promise<boolean | void>;
+/**
+ * A readiness check: resolves when the dependency answers, rejects (or resolves false) when it does not. A string
+ * means ready but degraded: it is shown as the check's `warning` in /readyz.
+ */
+export type ReadinessCheck = () => Promise<boolean | string | void>;
 
 export interface Readiness {
   add(name: string, check: ReadinessCheck): void;
-  run(timeoutMs?: number): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; error?: string }> }>;
+  run(timeoutMs?: number): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; error?: string; warning?: string }> }>;
 }
 
 declare module 'fastify' {
@@ -72,12 +75,12 @@ export const observabilityPlugin = fp(
         checks.set(name, check);
       },
       async run(timeoutMs = 2000) {
-        const results: Record<string, { ok: boolean; error?: string }> = {};
+        const results: Record<string, { ok: boolean; error?: string; warning?: string }> = {};
         await Promise.all(
           [...checks].map(async ([name, check]) => {
             try {
               const r = await withTimeout(check(), timeoutMs);
-              results[name] = r === false ? { ok: false, error: 'not ready' } : { ok: true };
+              results[name] = r === false ? { ok: false, error: 'not ready' } : typeof r === 'string' ? { ok: true, warning: r } : { ok: true };
             } catch (err) {
               results[name] = { ok: false, error: (err as Error).message };
             }

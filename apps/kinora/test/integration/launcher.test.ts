@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getFreePort, waitUntil } from '@kinora/testing';
@@ -178,6 +179,53 @@ describe('the all-in-one launcher on embedded defaults', () => {
       collector.close();
     }
   }, 120_000);
+
+  // Regression: as root, a data folder under a 0700 folder (/root, mktemp) made initdb fail with EACCES on its
+  // password file and a stack trace, because the OS user postgres cannot traverse the parents.
+  (userInfo().uid === 0 ? it : it.skip)(
+    'as root, starts with KINORA_DATA_DIR inside a fresh 0700 mkdtemp folder, and reuses the data on restart',
+    async () => {
+      const locked = await mkdtemp(join(tmpdir(), 'kinora-locked-'));
+      expect((await stat(locked)).mode & 0o777).toBe(0o700);
+      const dir = join(locked, 'data');
+      let target: string | undefined;
+      try {
+        const port = await getFreePort();
+        // Also no usable ffmpeg: the process says so in one line and stays ready (defect: uploads never finished).
+        const env = { PORT: String(port), KINORA_DATA_DIR: dir, FFMPEG_PATH: join(locked, 'no-ffmpeg/ffmpeg') };
+        const first = start(env);
+        children.push(first);
+        await ready(first);
+        expect(first.output()).toMatch(/is not reachable by the OS user postgres .*the embedded cluster lives in \/var\/lib\/kinora\/postgres-[0-9a-f]+/);
+        expect(lstatSync(join(dir, 'postgres')).isSymbolicLink()).toBe(true);
+        target = readlinkSync(join(dir, 'postgres'));
+        const unavailable = first.output().split('\n').filter((l) => l.includes('transcoding is unavailable'));
+        expect(unavailable).toHaveLength(1);
+        expect(unavailable[0]).toContain(`ffmpeg not found at ${join(locked, 'no-ffmpeg/ffmpeg')} (FFMPEG_PATH): install it (Debian/Ubuntu: apt-get install`);
+        const readyz = await api(port, '/readyz');
+        expect(readyz.status).toBe(200);
+        expect(((await readyz.json()) as { checks: Record<string, { warning?: string }> }).checks['transcoder']?.warning).toMatch(/ffmpeg not found/);
+
+        const creds = { username: 'locked_user', email: 'locked@example.com', password: 'a long enough passphrase' };
+        expect((await post(port, '/api/v1/auth/register', creds)).status).toBe(201);
+        first.child.kill('SIGTERM');
+        expect(await first.exited).toBe(0);
+
+        const second = start(env);
+        children.push(second);
+        await ready(second);
+        expect(second.output()).not.toContain('is not reachable by the OS user postgres'); // the link is followed
+        expect((await post(port, '/api/v1/auth/login', { login: creds.username, password: creds.password })).status).toBe(200);
+        second.child.kill('SIGTERM');
+        expect(await second.exited).toBe(0);
+      } finally {
+        await stopAll();
+        if (target) await rm(target, { recursive: true, force: true });
+        await rm(locked, { recursive: true, force: true });
+      }
+    },
+    180_000,
+  );
 
   it.each([
     [{ PORT: 'eighty' }, /^Invalid configuration: PORT must be an integer/],

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import {
+  FfmpegUnavailableError,
+  locateFfmpeg,
   probe,
+  type FfmpegLocation,
   transcode,
   type MediaLogger,
   type ProbeResult,
@@ -14,8 +15,6 @@ import {
 import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '@kinora/storage';
 import { SourceMissingError, StorageOperationError } from '../services/failure.classifier.js';
 import type { UploadStep } from '../services/output.plan.js';
-
-const run = promisify(execFile);
 
 export interface MediaRepositoryOptions {
   ffmpegPath?: string;
@@ -40,17 +39,19 @@ export class MediaRepository {
     this.uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
   }
 
-  /** Null when ffmpeg and ffprobe run; else what is wrong. */
+  /** The ffmpeg/ffprobe found by the last `checkTools()` (null before, or when none is usable). */
+  located: FfmpegLocation | null = null;
+
+  /** Null when ffmpeg and ffprobe run and can encode the ladder; else one line saying what is wrong. */
   async checkTools(): Promise<string | null> {
-    for (const tool of [this.options.ffmpegPath ?? 'ffmpeg', this.options.ffprobePath ?? 'ffprobe']) {
-      try {
-        await run(tool, ['-version'], { timeout: 10_000 });
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        return code === 'ENOENT' ? `${tool} was not found` : `${tool} -version failed: ${(error as Error).message}`;
-      }
+    try {
+      this.located = await locateFfmpeg({ ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath });
+      return null;
+    } catch (error) {
+      this.located = null;
+      if (error instanceof FfmpegUnavailableError) return error.message;
+      return `ffmpeg could not be checked: ${(error as Error).message}`;
     }
-    return null;
   }
 
   /** Copies the source object to `dest`; returns its size. */

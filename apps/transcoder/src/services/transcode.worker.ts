@@ -42,6 +42,12 @@ export interface WorkerSettings {
   limits?: ValidationLimits;
   /** libx264 threads per job (default: ffmpeg's choice). */
   threads?: number;
+  /**
+   * Without a usable ffmpeg: `fail` each queued job at once with a readable reason (the only worker of its queue,
+   * as in the all-in-one process: nobody else would ever take it), or `wait` for a worker that has one (a
+   * cluster; this one's /readyz fails meanwhile). Default `fail`.
+   */
+  whenFfmpegMissing?: 'fail' | 'wait';
 }
 
 export interface WorkerDeps {
@@ -150,9 +156,10 @@ export class TranscodeWorker {
         continue;
       }
       if (this.toolsProblem) {
-        // Without ffmpeg the jobs stay queued for a worker that has it; look again now and then.
+        // Look again now and then: ffmpeg may have been installed meanwhile.
         if (Date.now() - this.toolsCheckedAt > 30_000) await this.checkTools();
-        if (this.toolsProblem) {
+        if (this.toolsProblem && this.settings.whenFfmpegMissing === 'wait') {
+          // The jobs stay queued for a worker that has ffmpeg.
           await this.idle(Math.max(this.settings.pollIntervalMs, 5_000));
           continue;
         }
@@ -177,7 +184,9 @@ export class TranscodeWorker {
       }
       const controller = new AbortController();
       const claimed = job;
-      const done = this.runJob(claimed, controller).finally(() => {
+      const toolsProblem = this.toolsProblem;
+      const run = toolsProblem ? this.failUnavailable(claimed, toolsProblem) : this.runJob(claimed, controller);
+      const done = run.finally(() => {
         this.active.delete(claimed.videoId);
         this.deps.metrics.running.set(this.active.size);
         this.wake();
@@ -205,14 +214,37 @@ export class TranscodeWorker {
   }
 
   private async checkTools(): Promise<void> {
+    const first = this.toolsCheckedAt === 0;
     this.toolsCheckedAt = Date.now();
     const problem = await this.deps.media.checkTools();
     if (problem && problem !== this.toolsProblem) {
-      this.deps.logger.error({ problem }, 'ffmpeg is not usable: this worker takes no transcode jobs until it is (they wait for another worker)');
-    } else if (!problem && this.toolsProblem) {
-      this.deps.logger.info({}, 'ffmpeg is usable again');
+      const consequence =
+        this.settings.whenFfmpegMissing === 'wait'
+          ? 'this worker takes no jobs (they wait for a worker that has ffmpeg)'
+          : 'uploads are marked failed';
+      this.deps.logger.error({ problem }, `transcoding is unavailable (${consequence}): ${problem}`);
+    } else if (!problem && (first || this.toolsProblem)) {
+      const found = this.deps.media.located;
+      this.deps.logger.info(
+        { ffmpeg: found?.ffmpeg, ffprobe: found?.ffprobe, source: found?.source, version: found?.version },
+        first ? `using ${found?.version ?? 'ffmpeg'} (${found?.ffmpeg}, from ${found?.source})` : 'ffmpeg is usable again',
+      );
     }
     this.toolsProblem = problem;
+  }
+
+  /** A job claimed while no usable ffmpeg exists: it fails at once, telling the uploader why. Never throws. */
+  private async failUnavailable(job: ClaimedJob, problem: string): Promise<void> {
+    const log = this.deps.logger.child({ videoId: job.videoId, attempt: job.attempts });
+    const started = performance.now();
+    const reason = /not found/.test(problem)
+      ? 'Transcoding is unavailable: ffmpeg was not found on this server'
+      : "Transcoding is unavailable: this server's ffmpeg cannot convert videos";
+    try {
+      await this.finishFailed(job, { class: 'ffmpeg_missing', permanent: true, reason, detail: problem }, {}, log, started);
+    } catch (err) {
+      log.error({ err }, 'could not record the end of a transcode attempt');
+    }
   }
 
   /** One attempt of a job, from claim to its final write. Never throws. */
