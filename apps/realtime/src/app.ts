@@ -233,8 +233,9 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
   };
 }
 
-/** Audience of Kinora access tokens (the user service signs them with it). */
-export const ACCESS_TOKEN_AUDIENCE = 'kinora-api';
+/** Audience of Kinora access tokens, defined once in libs/auth (re-exported: tests and benches import it from here). */
+export { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
 
 export interface RealtimeAppDeps {
   database: Database;

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
-import { authPlugin, TokenVerifier } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { Database, dbPlugin, runMigrations } from '@kinora/db';
-import { createBaseApp, type Logger } from '@kinora/observability';
+import { Database, runMigrations } from '@kinora/db';
+import type { Logger } from '@kinora/observability';
+import { createServiceApp } from '@kinora/service';
 import { KeyRepository } from './repositories/key.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
@@ -14,7 +15,7 @@ import { jwksRoutes } from './routes/jwks/jwks.routes.js';
 import { usersRoutes } from './routes/users/users.routes.js';
 import { AccountService, type ChannelStatsReader } from './services/account.service.js';
 import { PasswordHasher, type ScryptParams } from './services/password.hasher.js';
-import { ACCESS_TOKEN_AUDIENCE, TokenService } from './services/token.service.js';
+import { TokenService } from './services/token.service.js';
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -69,19 +70,14 @@ export async function createUserModule(opts: UserModuleOptions): Promise<UserMod
 }
 
 /**
- * The user service as its own process: base app (problems, health, metrics, OpenAPI), the database plugin,
- * authentication against its own keys, and the routes. Nothing listens yet.
+ * The user service as its own process (`createServiceApp`): base app (problems, health, metrics, OpenAPI), the
+ * database plugin, authentication against its own keys in-process (no HTTP round trip to itself), and the routes.
+ * No event bus: the service neither publishes nor consumes. Nothing listens yet.
  */
 export async function buildApp(
   config: Config,
   deps: { database: Database; logger: Logger; scrypt?: ScryptParams; keyCacheMs?: number },
 ): Promise<FastifyInstance> {
-  const app = await createBaseApp({
-    logger: deps.logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    trustedProxies: config.trustedProxies,
-    openapi: { title: 'Kinora user service', version: '0.1.0', publicUrl: config.publicUrl },
-  });
   const mod = await createUserModule({
     database: deps.database,
     config,
@@ -89,14 +85,9 @@ export async function buildApp(
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
     ...(deps.keyCacheMs !== undefined ? { keyCacheMs: deps.keyCacheMs } : {}),
   });
-  await app.register(dbPlugin, { database: deps.database });
   const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => mod.jwks(), cooldownMs: 0, maxAgeMs: deps.keyCacheMs ?? 10_000 });
-  await app.register(authPlugin, {
-    verifier,
-    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
-    // Behind the cluster-mode gateway: also accept the identity it forwards (HMAC-signed, ADR 0001).
-    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
-  });
+  // Behind the cluster-mode gateway, createServiceApp also accepts the identity it forwards (HMAC-signed, ADR 0001).
+  const { app } = await createServiceApp({ name: 'user', config, database: deps.database, logger: deps.logger, bus: false, verifier });
   await app.register(mod.plugin);
   return app;
 }
