@@ -12,4 +12,5 @@ export {
 } from './test-database.js';
 export { waitUntil, sleep, type WaitOptions } from './internal/wait.js';
 export { getFreePort, getFreePorts } from './internal/ports.js';
+export { CONTRACT_OPERATIONS, operationsOf } from './api-contract.js';
 export { HarnessError } from './internal/process.js';
