@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { runMigrations, type Database } from '@kinora/db';
 import { OutboxRelay, outboxMigrationsDir, OutboxWriter, type EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
+import { createRedisClient } from '@kinora/redis';
 import { createServiceApp } from '@kinora/service';
 import { VideoProjection, type CountersLoader } from '@kinora/projections';
 import { CounterConsumer, type CounterConsumerOptions } from './events/counter.consumer.js';
@@ -103,7 +104,10 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
     ...opts.counters,
   });
   let redis = opts.redis;
-  const ownRedis = !redis && config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 500 }) : undefined;
+  const ownRedis =
+    !redis && config.redisUrl
+      ? createRedisClient(config.redisUrl, { name: 'analytics-views', logger, errorLogIntervalMs: 60_000, lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 500 })
+      : undefined;
   redis ??= ownRedis;
   const windowSec = opts.viewWindowSec ?? VIEW_WINDOW_SEC;
   const dedupe: ViewDedupe = redis ? new RedisViewDedupe(redis, windowSec) : new InProcessViewDedupe(windowSec * 1000);

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { TokenVerifier } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, httpJwksFetcher, TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { createBaseApp, type Logger } from '@kinora/observability';
-import { httpJwksFetcher } from './auth/http-jwks.js';
+import type { Logger } from '@kinora/observability';
+import { createServiceApp } from '@kinora/service';
 import { createUpstreamPools, gatewayPlugin, type GatewayOptions } from './gateway.plugin.js';
 
-/** Audience of Kinora access tokens (the user service signs them with it). */
-export const ACCESS_TOKEN_AUDIENCE = 'kinora-api';
+/** Defined once in libs/auth; re-exported for the users of this package's former export. */
+export { ACCESS_TOKEN_AUDIENCE };
 
 export interface GatewayDeps {
   logger: Logger;
@@ -23,18 +23,22 @@ export interface GatewayDeps {
 }
 
 /**
- * The gateway as its own process (cluster mode): base app (problems, health, metrics, OpenAPI) and the gateway
- * chain proxying `/api/v1/...` to the upstreams of `<NAME>_SERVICE_URL`, with access tokens verified against the
- * user service's JWKS fetched over HTTP. Nothing listens yet.
+ * The gateway as its own process (cluster mode, `createServiceApp` without database, event bus or the kit's
+ * authentication): base app (problems, health, metrics, the "Kinora API" OpenAPI document) and the gateway chain
+ * proxying `/api/v1/...` to the upstreams of `<NAME>_SERVICE_URL`, with access tokens verified (and cached) against
+ * the user service's JWKS fetched through its connection pool. Nothing listens yet.
  */
 export async function buildGateway(config: Config, deps: GatewayDeps): Promise<FastifyInstance> {
   const userUrl = config.upstreams.user;
   if (!userUrl) throw new Error('USER_SERVICE_URL is required: the gateway verifies tokens against its JWKS');
-  const app = await createBaseApp({
+  const { app } = await createServiceApp({
+    name: 'gateway',
+    config,
     logger: deps.logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    trustedProxies: config.trustedProxies,
-    openapi: { title: 'Kinora API', version: '0.1.0', publicUrl: config.publicUrl },
+    bus: false,
+    // The gateway chain registers authentication itself, behind CORS and with the verified-token cache.
+    verifier: false,
+    openapi: { title: 'Kinora API' },
   });
   const pools = createUpstreamPools(config.upstreams, Math.min(config.upstreamPolicy.maxConcurrency, 512));
   app.addHook('onClose', async () => {

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { authPlugin, type TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import type { Principal } from '@kinora/contracts';
 import type { RateLimitTierName } from '@kinora/http';
+import { createRedisClient, type RedisErrorLog } from '@kinora/redis';
 import { cacheVerifiedTokens, type TokenCacheOptions } from './auth/token-cache.js';
 import { proxyPlugin } from './proxy/proxy.plugin.js';
 import { TIER_EXTENSION } from './proxy/openapi-routes.js';
@@ -49,9 +50,15 @@ export function createUpstreamPools(upstreams: Readonly<Record<string, string | 
   return pools;
 }
 
-/** A Redis client that fails fast while Redis is away instead of queueing commands, for the rate-limit checks. */
-export function createRateLimitRedis(url: string, commandTimeoutMs: number): Redis {
-  return new Redis(url, {
+/**
+ * A Redis client that fails fast while Redis is away instead of queueing commands, for the rate-limit checks.
+ * Connection errors go to `logger` at most once a minute: ioredis reports every failed reconnect, and the
+ * rate-limit hook already logs outages once per interval.
+ */
+export function createRateLimitRedis(url: string, commandTimeoutMs: number, logger?: RedisErrorLog): Redis {
+  return createRedisClient(url, {
+    name: 'gateway-rate-limit',
+    ...(logger ? { logger, errorLogIntervalMs: 60_000 } : {}),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: commandTimeoutMs,
@@ -60,7 +67,6 @@ export function createRateLimitRedis(url: string, commandTimeoutMs: number): Red
     // Pipeline objects outlived young-generation collections (promoted garbage, longer scavenges, worse p99).
     enableAutoPipelining: false,
     retryStrategy: (times) => Math.min(50 * times, 1_000),
-    connectionName: 'kinora-gateway-rate-limit',
   });
 }
 
@@ -106,13 +112,7 @@ export const gatewayPlugin = fp(
 
     let redis = opts.redis;
     if (!redis && config.redisUrl) {
-      const own = createRateLimitRedis(config.redisUrl, config.rateLimitStoreTimeoutMs);
-      let lastError = 0;
-      own.on('error', (err: Error) => {
-        // ioredis reports every failed reconnect; the rate-limit hook logs outages once per interval already.
-        if (Date.now() - lastError > 60_000) app.log.warn({ err: { message: err.message } }, 'rate-limit Redis connection error');
-        lastError = Date.now();
-      });
+      const own = createRateLimitRedis(config.redisUrl, config.rateLimitStoreTimeoutMs, app.log);
       app.addHook('onClose', async () => {
         own.disconnect();
       });

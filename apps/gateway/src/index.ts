@@ -4,7 +4,6 @@ export { createRateLimitRedis, createUpstreamPools, gatewayPlugin } from './gate
 export type { GatewayConfig, GatewayOptions } from './gateway.plugin.js';
 export { cacheVerifiedTokens } from './auth/token-cache.js';
 export type { TokenCacheOptions } from './auth/token-cache.js';
-export { httpJwksFetcher } from './auth/http-jwks.js';
 export { rateLimitKey } from './rate-limit/rate-limit.plugin.js';
 export { DEFAULT_ROUTE_OWNERS, defaultTierOf, routeClassOf, RouteTable } from './routing/route-table.js';
 export type { OwnerRule } from './routing/route-table.js';

@@ -2,13 +2,14 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { createEvent, toEventMessage, type EventBus } from '@kinora/events';
 import { REALTIME_EVENT_TYPES, TOPICS } from '@kinora/contracts';
 import { type Database, runMigrations } from '@kinora/db';
 import type { Logger } from '@kinora/observability';
+import { createRedisClient } from '@kinora/redis';
 import { createCountersView, createServiceApp } from '@kinora/service';
 import { VideoProjection } from '@kinora/projections';
 import { SocialConsumers } from './events/social.consumers.js';
@@ -125,8 +126,7 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
     let redis = opts.redis;
     let ownRedis: Redis | undefined;
     if (!redis && opts.config.redisUrl) {
-      ownRedis = new Redis(opts.config.redisUrl, { connectionName: 'kinora-realtime', maxRetriesPerRequest: 2, enableAutoPipelining: true });
-      ownRedis.on('error', (err: Error) => logger.warn({ err: { message: err.message } }, 'realtime Redis connection error'));
+      ownRedis = createRedisClient(opts.config.redisUrl, { name: 'realtime', logger, maxRetriesPerRequest: 2, enableAutoPipelining: true });
       redis = ownRedis;
     }
 
@@ -242,8 +242,8 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
   };
 }
 
-/** Audience of Kinora access tokens (the user service signs them with it). */
-export const ACCESS_TOKEN_AUDIENCE = 'kinora-api';
+/** Audience of Kinora access tokens, defined once in libs/auth (re-exported: tests and benches import it from here). */
+export { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
 
 export interface RealtimeAppDeps {
   database: Database;

@@ -3,10 +3,11 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '@kinora/config';
 import { TOPICS } from '@kinora/contracts';
-import { type Database, dbPlugin, runMigrations } from '@kinora/db';
-import { openEventBus, type EventBus, type Subscription } from '@kinora/events';
+import { type Database, runMigrations } from '@kinora/db';
+import type { EventBus, Subscription } from '@kinora/events';
 import type { ValidationLimits } from '@kinora/media';
-import { createBaseApp, type Logger } from '@kinora/observability';
+import type { Logger } from '@kinora/observability';
+import { createServiceApp } from '@kinora/service';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { TranscodeEventPublisher } from './events/transcode.events.js';
 import { subscribeVideoUploaded } from './events/video-uploaded.consumer.js';
@@ -183,7 +184,7 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
 export interface TranscoderAppDeps {
   database: Database;
   logger: Logger;
-  /** Default: the in-process bus on the database (closed with the app). */
+  /** Default: Kafka when `KAFKA_BROKERS` is set, else the in-process bus on the database (closed with the app). */
   bus?: EventBus;
   /** Default: the store `STORAGE_URL` names (closed with the app). */
   store?: ObjectStore;
@@ -191,27 +192,20 @@ export interface TranscoderAppDeps {
 }
 
 /**
- * The transcoder as its own process: base app (/healthz, /readyz, /metrics), the database check, and the module,
- * which starts when the app is ready. Nothing listens yet.
+ * The transcoder as its own process (`createServiceApp`): base app (/healthz, /readyz, /metrics), the database
+ * check, the event bus, and the module, which starts when the app is ready. No OpenAPI document and no
+ * authentication: the worker serves no API. Nothing listens yet.
  */
 export async function buildApp(config: Config, deps: TranscoderAppDeps): Promise<FastifyInstance> {
-  const app = await createBaseApp({ logger: deps.logger, bodyLimitBytes: config.bodyLimitBytes, trustedProxies: config.trustedProxies });
-  await app.register(dbPlugin, { database: deps.database });
-
-  let bus = deps.bus;
-  if (!bus) {
-    // Kafka when KAFKA_BROKERS is set, else the in-process bus over this database.
-    const own = await openEventBus({
-      kafkaBrokers: config.kafkaBrokers,
-      pool: deps.database.primary,
-      logger: deps.logger,
-      clientId: 'kinora-transcoder',
-      topicPartitions: config.kafkaTopicPartitions,
-      replicationFactor: config.kafkaReplicationFactor,
-    });
-    app.addHook('onClose', async () => own.close());
-    bus = own;
-  }
+  const { app, bus } = await createServiceApp({
+    name: 'transcoder',
+    config,
+    database: deps.database,
+    logger: deps.logger,
+    openapi: false,
+    verifier: false,
+    ...(deps.bus ? { bus: deps.bus } : {}),
+  });
   let store = deps.store;
   if (!store) {
     const own = createStore(config.storageUrl);

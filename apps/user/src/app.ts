@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
-import { authPlugin, TokenVerifier } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { Database, dbPlugin, runMigrations } from '@kinora/db';
-import { openEventBus, type EventBus } from '@kinora/events';
-import { createBaseApp, type Logger } from '@kinora/observability';
-import { createCountersView } from '@kinora/service';
+import { Database, runMigrations } from '@kinora/db';
+import type { EventBus } from '@kinora/events';
+import type { Logger } from '@kinora/observability';
+import { createCountersView, createServiceApp } from '@kinora/service';
 import { KeyRepository } from './repositories/key.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
@@ -16,7 +16,7 @@ import { jwksRoutes } from './routes/jwks/jwks.routes.js';
 import { usersRoutes } from './routes/users/users.routes.js';
 import { AccountService, type ChannelStatsReader } from './services/account.service.js';
 import { PasswordHasher, type ScryptParams } from './services/password.hasher.js';
-import { ACCESS_TOKEN_AUDIENCE, TokenService } from './services/token.service.js';
+import { TokenService } from './services/token.service.js';
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -71,8 +71,10 @@ export async function createUserModule(opts: UserModuleOptions): Promise<UserMod
 }
 
 /**
- * The user service as its own process: base app (problems, health, metrics, OpenAPI), the database plugin,
- * authentication against its own keys, and the routes. Nothing listens yet.
+ * The user service as its own process (`createServiceApp`): base app (problems, health, metrics, OpenAPI), the
+ * database plugin, authentication against its own keys in-process (no HTTP round trip to itself), the counters view
+ * of its channels (`ANALYTICS_SERVICE_URL` + the `analytics.counters` events of the bus), and the routes. Nothing
+ * listens yet.
  */
 export async function buildApp(
   config: Config,
@@ -87,44 +89,22 @@ export async function buildApp(
     bus?: EventBus;
   },
 ): Promise<FastifyInstance> {
-  const app = await createBaseApp({
-    logger: deps.logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    trustedProxies: config.trustedProxies,
-    openapi: { title: 'Kinora user service', version: '0.1.0', publicUrl: config.publicUrl },
-  });
-  let stats = deps.stats;
-  if (!stats) {
-    let bus = deps.bus;
-    if (!bus) {
-      const own = await openEventBus({
-        kafkaBrokers: config.kafkaBrokers,
-        pool: deps.database.primary,
-        logger: deps.logger,
-        clientId: 'kinora-user',
-        topicPartitions: config.kafkaTopicPartitions,
-        replicationFactor: config.kafkaReplicationFactor,
-      });
-      app.addHook('onClose', async () => own.close());
-      bus = own;
-    }
-    stats = createCountersView(app, { config, bus, logger: deps.logger, service: 'user' });
-  }
-  const mod = await createUserModule({
+  // Tokens are checked against the service's own keys in-process (no HTTP round trip to itself); behind the
+  // cluster-mode gateway, createServiceApp also accepts the identity it forwards (HMAC-signed, ADR 0001).
+  let mod: UserModule | undefined;
+  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => mod!.jwks(), cooldownMs: 0, maxAgeMs: deps.keyCacheMs ?? 10_000 });
+  // The only events it reads are analytics' counter totals (channel counts), for the default counters view.
+  const { app, bus } = deps.stats
+    ? await createServiceApp({ name: 'user', config, database: deps.database, logger: deps.logger, bus: false, verifier })
+    : await createServiceApp({ name: 'user', config, database: deps.database, logger: deps.logger, verifier, ...(deps.bus ? { bus: deps.bus } : {}) });
+  const stats = deps.stats ?? createCountersView(app, { config, bus: bus!, logger: deps.logger, service: 'user' });
+  mod = await createUserModule({
     database: deps.database,
     config,
     logger: deps.logger,
     stats,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
     ...(deps.keyCacheMs !== undefined ? { keyCacheMs: deps.keyCacheMs } : {}),
-  });
-  await app.register(dbPlugin, { database: deps.database });
-  const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => mod.jwks(), cooldownMs: 0, maxAgeMs: deps.keyCacheMs ?? 10_000 });
-  await app.register(authPlugin, {
-    verifier,
-    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
-    // Behind the cluster-mode gateway: also accept the identity it forwards (HMAC-signed, ADR 0001).
-    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
   });
   await app.register(mod.plugin);
   return app;

@@ -2,6 +2,9 @@ import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Principal } from '@kinora/contracts';
 import { ACCEPTED_ALGORITHMS, JwksCache, type JwksCacheOptions } from './jwks.cache.js';
 
+/** The audience of Kinora access tokens: the user service signs with it, every verifier checks it. */
+export const ACCESS_TOKEN_AUDIENCE = 'kinora-api';
+
 export interface TokenVerifierOptions extends JwksCacheOptions {
   issuer: string;
   audience: string;

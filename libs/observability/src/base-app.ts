@@ -37,6 +37,10 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
     // rejects: Fastify would answer them with its own application/json bodies, bypassing the error handler.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    // Plugins join Kafka consumer groups while they load. A process restarted after a crash waits for the group
+    // coordinator to give up on its dead predecessor (the session timeout, 30 s) before its join completes:
+    // Fastify's default 10 s would turn every such restart into a start-up failure.
+    pluginTimeout: 60_000,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: without this Fastify would parse text/plain and answer 400 instead of 415.

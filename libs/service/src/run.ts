@@ -5,35 +5,46 @@ import type { Database } from '@kinora/db';
 import type { Logger } from '@kinora/observability';
 
 export type BuildService = (config: Config, deps: { database: Database; logger: Logger }) => Promise<FastifyInstance>;
+/** The build function of a service without a database (the gateway). */
+export type BuildServiceWithoutDatabase = (config: Config, deps: { logger: Logger }) => Promise<FastifyInstance>;
+
+export interface RunServiceOptions {
+  /** Open the database (default true). `false` for a service that owns none: its build gets only the logger. */
+  database?: boolean;
+  /** More fields for the "service ready" log line (e.g. the gateway's upstreams). */
+  readyFields?: (config: Config) => Record<string, unknown>;
+}
 
 /**
  * The process entry of a standalone service: configuration (exits with a clear message when it is invalid),
  * tracing, then everything else. `load` imports the service's `buildApp` lazily, so that the tracing SDK hooks
- * `http` and `pg` before they are loaded. Opens the database (migrations are the service's), serves on
- * `PORT`/`HOST` and drains on SIGTERM; a start-up failure is logged and exits 1.
+ * `http` and `pg` before they are loaded. Opens the database (migrations are the service's) unless
+ * `database: false`, serves on `PORT`/`HOST` and drains on SIGTERM; a start-up failure is logged and exits 1.
  */
-export async function runService(name: string, load: () => Promise<BuildService>): Promise<void> {
+export async function runService(name: string, load: () => Promise<BuildService>, opts?: RunServiceOptions & { database?: true }): Promise<void>;
+export async function runService(name: string, load: () => Promise<BuildServiceWithoutDatabase>, opts: RunServiceOptions & { database: false }): Promise<void>;
+export async function runService(name: string, load: () => Promise<BuildService | BuildServiceWithoutDatabase>, opts: RunServiceOptions = {}): Promise<void> {
   const config = loadConfigOrExit();
   const stopTracing = startTracing({ endpoint: config.otelEndpoint, serviceName: `kinora-${name}` });
   const [{ openDatabase }, { createLogger, serve }] = await Promise.all([import('@kinora/db'), import('@kinora/observability')]);
   const logger = createLogger({ level: config.logLevel, name });
-  const db = await openDatabase(config, logger, `kinora-${name}`);
+  const db = opts.database === false ? undefined : await openDatabase(config, logger, `kinora-${name}`);
   try {
-    const build = await load();
-    const app = await build(config, { database: db.database, logger });
+    const build = (await load()) as BuildService;
+    const app = await build(config, db ? { database: db.database, logger } : ({ logger } as { database: Database; logger: Logger }));
     await serve(app, {
       port: config.port,
       host: config.host,
       shutdownGraceMs: config.shutdownGraceMs,
       onShutdown: async () => {
-        await db.close();
+        await db?.close();
         await stopTracing();
       },
     });
-    logger.info({ port: config.port }, `${name} service ready`);
+    logger.info({ port: config.port, ...opts.readyFields?.(config) }, `${name} service ready`);
   } catch (err) {
     logger.fatal({ err }, 'start-up failed');
-    await db.close().catch(() => {});
+    await db?.close().catch(() => {});
     await stopTracing().catch(() => {});
     process.exit(1);
   }

@@ -1,42 +1,68 @@
 import type { FastifyInstance } from 'fastify';
-import { authPlugin, httpJwksFetcher, TokenVerifier } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, authPlugin, httpJwksFetcher, TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { dbPlugin, type Database } from '@kinora/db';
 import { openEventBus, type EventBus } from '@kinora/events';
 import { createBaseApp, type Logger } from '@kinora/observability';
 
-/** The audience of the user service's access tokens (apps/user token.service.ts). */
-export const ACCESS_TOKEN_AUDIENCE = 'kinora-api';
+/** Defined once in libs/auth; re-exported because services built on this kit have always imported it from here. */
+export { ACCESS_TOKEN_AUDIENCE };
 
 export interface ServiceAppOptions {
   /** Short name: `comment` is "Kinora comment service" in the OpenAPI document and `kinora-comment` to Kafka. */
   name: string;
   config: Config;
-  database: Database;
+  /**
+   * The service's database: registered as `app.db` (readiness check, read-your-writes per request). Absent for a
+   * service without one (the gateway), which then has no database principal and no default event bus.
+   */
+  database?: Database;
   logger: Logger;
-  /** Default: Kafka when `KAFKA_BROKERS` is set, else the in-process bus over this database; closed with the app. */
-  bus?: EventBus;
-  /** Default: tokens checked against the JWKS of `USER_SERVICE_URL` (else of `PUBLIC_URL`, the gateway). */
-  verifier?: TokenVerifier;
+  /**
+   * Default: Kafka when `KAFKA_BROKERS` is set, else the in-process bus over this database; closed with the app.
+   * `false`: the service neither publishes nor consumes (user, gateway); `bus` is then undefined.
+   */
+  bus?: EventBus | false;
+  /**
+   * Default: tokens checked against the JWKS of `USER_SERVICE_URL` (else of `PUBLIC_URL`, the gateway). `false`: no
+   * authentication plugin (the transcoder serves no API; the gateway registers its own, with a token cache).
+   */
+  verifier?: TokenVerifier | false;
+  /**
+   * The OpenAPI document at /api/v1/openapi.json: default titled "Kinora `name` service"; another `title` (the
+   * gateway's "Kinora API"), or `false` for a process without an API (the transcoder worker).
+   */
+  openapi?: { title: string } | false;
+}
+
+export interface ServiceApp<B extends EventBus | undefined = EventBus> {
+  app: FastifyInstance;
+  bus: B;
 }
 
 /**
  * What every standalone Kinora service starts from: the base app (problems, health, metrics, its own OpenAPI
  * document), the database plugin, the event bus, and authentication (the gateway's signed identity when
  * `GATEWAY_IDENTITY_SECRET` is set, else bearer tokens; the caller becomes the database principal, so its reads
- * follow its own writes). The service then registers its module. Nothing listens yet.
+ * follow its own writes). Each part can be given or left out (options above). The service then registers its
+ * module. Nothing listens yet.
  */
-export async function createServiceApp(opts: ServiceAppOptions): Promise<{ app: FastifyInstance; bus: EventBus }> {
+export async function createServiceApp(opts: ServiceAppOptions & { bus: false }): Promise<ServiceApp<undefined>>;
+export async function createServiceApp(opts: ServiceAppOptions): Promise<ServiceApp>;
+export async function createServiceApp(opts: ServiceAppOptions): Promise<ServiceApp<EventBus | undefined>> {
   const { config, database, logger } = opts;
   const app = await createBaseApp({
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     trustedProxies: config.trustedProxies,
-    openapi: { title: `Kinora ${opts.name} service`, version: '0.1.0', publicUrl: config.publicUrl },
+    ...(opts.openapi === false
+      ? {}
+      : { openapi: { title: opts.openapi?.title ?? `Kinora ${opts.name} service`, version: '0.1.0', publicUrl: config.publicUrl } }),
   });
-  await app.register(dbPlugin, { database });
-  let bus = opts.bus;
-  if (!bus) {
+  if (database) await app.register(dbPlugin, { database });
+  let bus = opts.bus === false ? undefined : opts.bus;
+  if (opts.bus === undefined) {
+    if (!database) throw new Error(`createServiceApp(${opts.name}): the default event bus needs a database; pass bus (or bus: false)`);
     const own = await openEventBus({
       kafkaBrokers: config.kafkaBrokers,
       pool: database.primary,
@@ -48,18 +74,20 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<{ app: 
     app.addHook('onClose', async () => own.close());
     bus = own;
   }
-  const verifier =
-    opts.verifier ??
-    new TokenVerifier({
-      issuer: config.publicUrl,
-      audience: ACCESS_TOKEN_AUDIENCE,
-      fetchJwks: httpJwksFetcher(config.upstreams.user ?? config.publicUrl),
-      maxAgeMs: 600_000,
+  if (opts.verifier !== false) {
+    const verifier =
+      opts.verifier ??
+      new TokenVerifier({
+        issuer: config.publicUrl,
+        audience: ACCESS_TOKEN_AUDIENCE,
+        fetchJwks: httpJwksFetcher(config.upstreams.user ?? config.publicUrl),
+        maxAgeMs: 600_000,
+      });
+    await app.register(authPlugin, {
+      verifier,
+      ...(database ? { onPrincipal: (_req: unknown, p: { userId: string }) => database.setPrincipal(p.userId) } : {}),
+      ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
     });
-  await app.register(authPlugin, {
-    verifier,
-    onPrincipal: (_req, p) => database.setPrincipal(p.userId),
-    ...(config.gatewayIdentitySecret ? { gatewayIdentity: { secret: config.gatewayIdentitySecret } } : {}),
-  });
+  }
   return { app, bus };
 }

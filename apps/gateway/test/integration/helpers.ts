@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
-import { TokenVerifier } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, TokenVerifier } from '@kinora/auth';
 import { createLogger, type Logger } from '@kinora/observability';
 import { getFreePort, waitUntil } from '@kinora/testing';
 
 export const ISSUER = 'http://kinora.test';
-export const AUDIENCE = 'kinora-api';
+export const AUDIENCE = ACCESS_TOKEN_AUDIENCE;
 export const IDENTITY_SECRET = 'test-identity-secret-0123456789abcdef';
 
 /** A signing key of our own, published as a JWKS, to mint tokens of every shape (expired, tampered, alg none). */

@@ -3,13 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '@kinora/config';
-import { Database } from '@kinora/db';
-import { buildKinora } from '@kinora/kinora';
-import { createLogger } from '@kinora/observability';
-import { createTestDatabase, waitUntil, type TestDatabase } from '@kinora/testing';
+import { CONTRACT_OPERATIONS, createTestDatabase, operationsOf, waitUntil, type TestDatabase } from '@kinora/testing';
 import { buildGateway } from '../../src/app.js';
 import { RouteTable } from '../../src/routing/route-table.js';
-import { CONTRACT_OPERATIONS, operationsOf } from './contract.js';
 import { call, captureLogs, IDENTITY_SECRET, ISSUER, metricValue, startNodeProcess, type RunningProcess } from './helpers.js';
 
 // Cluster mode in front of the real user service, run from its build as its own process: tokens verified
@@ -128,20 +124,6 @@ describe('OpenAPI document', () => {
       }
     }
     expect(gw.paths['/api/v1/auth/login'].post['x-kinora-rate-limit-tier']).toBe('auth');
-  });
-
-  it('lists every contract route of the running services in embedded mode', async () => {
-    const database = new Database({ primaryUrl: tdb.url });
-    const app = await buildKinora(loadConfig({ PUBLIC_URL: ISSUER }), { database, logger: createLogger({ level: 'silent' }), scrypt: { N: 1024, r: 8, p: 1 } });
-    try {
-      const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
-      const ops = expectContractComplete(doc);
-      expect(ops).toContain('POST /api/v1/auth/register');
-      expect(doc.paths['/api/v1/auth/register'].post['x-kinora-rate-limit-tier']).toBe('auth');
-    } finally {
-      await app.close();
-      await database.close();
-    }
   });
 });
 

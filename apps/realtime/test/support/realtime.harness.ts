@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import type { Principal, RealtimeClientToServerEvents, RealtimeServerToClientEvents } from '@kinora/contracts';
+import { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
 
 export const ISSUER = 'http://kinora.test';
-export const AUDIENCE = 'kinora-api';
+export const AUDIENCE = ACCESS_TOKEN_AUDIENCE;
 
 export type Client = Socket<RealtimeServerToClientEvents, RealtimeClientToServerEvents>;
 

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
 import type { KeyRepository, SigningKeyRow } from '../repositories/key.repository.js';
 
-export const ACCESS_TOKEN_AUDIENCE = 'kinora-api';
 const ALG = 'EdDSA';
 
 /** Refresh tokens: 256 random bits, shown to the client once, stored only as SHA-256. */

@@ -7,6 +7,7 @@ import { Database } from '@kinora/db';
 import { createLogger } from '@kinora/observability';
 import { createTestDatabase, waitForReplica, type TestDatabase } from '@kinora/testing';
 import { buildApp } from '../../src/app.js';
+import { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
 
 const PASSWORD = 'correct horse battery';
 let tdb: TestDatabase;
@@ -273,7 +274,7 @@ describe('users/me', () => {
     const key = (await c.query('SELECT kid, private_jwk FROM users.signing_keys WHERE retired_at IS NULL')).rows[0];
     await c.end();
     const signingKey = await importJWK(key.private_jwk as JWK, 'EdDSA');
-    const base = new SignJWT({ name: claims.name, sid: claims.sid }).setSubject(claims.sub).setIssuer('http://kinora.test').setAudience('kinora-api');
+    const base = new SignJWT({ name: claims.name, sid: claims.sid }).setSubject(claims.sub).setIssuer('http://kinora.test').setAudience(ACCESS_TOKEN_AUDIENCE);
     const expired = await base
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
       .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)

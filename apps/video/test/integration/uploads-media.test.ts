@@ -5,30 +5,27 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { TokenVerifier } from '@kinora/auth';
 import { EVENT_TYPES } from '@kinora/contracts';
-import type { UserModule } from '@kinora/user';
 import { buildApp, MediaSigner } from '../../src/index.js';
 import { loadOrCreateSigningKey, SIGNING_KEY_FILE } from '../../src/services/signing-key.js';
 import {
   eventsOf,
   fakeTranscode,
   PUBLIC_URL,
-  registerWith,
   silentLogger,
   startVideoTestEnv,
-  userModule,
+  testUsers,
   waitFor,
   type TestUser,
+  type TestUsers,
   type VideoTestEnv,
 } from './video-harness.js';
 
-// The standalone video service (its own buildApp), tokens from the real user module, uploads stored in 64 KiB
+// The standalone video service (its own buildApp), tokens from a test signer, uploads stored in 64 KiB
 // parts so that resuming crosses part boundaries.
 const PART = 64 * 1024;
 let env: VideoTestEnv;
-let users: UserModule;
-let verifier: TokenVerifier;
+let users: TestUsers;
 let app: FastifyInstance;
 let owner: TestUser;
 let other: TestUser;
@@ -38,16 +35,9 @@ async function build(): Promise<FastifyInstance> {
     database: env.database,
     logger: silentLogger,
     store: env.store,
-    verifier,
+    verifier: users.verifier,
     uploadPartSizeBytes: PART,
-    channels: {
-      channelOf: async (p) => {
-        const me = await users.accounts.me(p).catch(() => null);
-        if (!me) return null;
-        const c = await users.accounts.channel(me.channelId);
-        return { id: c.id, handle: c.handle, name: c.name };
-      },
-    },
+    channels: users.channels,
   });
   await a.ready();
   return a;
@@ -95,10 +85,10 @@ const mediaPath = (url: string) => url.slice(PUBLIC_URL.length);
 
 beforeAll(async () => {
   env = await startVideoTestEnv('video_uploads');
-  ({ users, verifier } = await userModule(env));
+  users = await testUsers();
   app = await build();
-  owner = await registerWith(users, 'uploader');
-  other = await registerWith(users, 'intruder');
+  owner = await users.register('uploader');
+  other = await users.register('intruder');
 });
 
 afterAll(async () => {

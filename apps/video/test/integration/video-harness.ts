@@ -1,9 +1,10 @@
 // Shared set-up of the video integration tests: a real database (primary + replica), the real in-process bus, an
-// FsObjectStore in a temp folder, and real users with real access tokens.
+// FsObjectStore in a temp folder, and users with access tokens signed like the user service's (TestIssuer: the
+// video service's tests do not run another service; the platform-level tests live in apps/kinora).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TokenVerifier } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, TokenVerifier } from '@kinora/auth';
 import { loadConfig, type Config } from '@kinora/config';
 import { EVENT_TYPES, TOPICS } from '@kinora/contracts';
 import { Database, runMigrations } from '@kinora/db';
@@ -18,9 +19,11 @@ import {
   type Subscription,
 } from '@kinora/events';
 import { createLogger } from '@kinora/observability';
+import { TestIssuer } from '@kinora/projections/testing';
 import { FsObjectStore } from '@kinora/storage';
 import { createTestDatabase, waitUntil, type TestDatabase } from '@kinora/testing';
-import { accessTokenIssuer, createUserModule, type UserModule } from '@kinora/user';
+import { uuidv7 } from 'uuidv7';
+import type { ChannelDirectory } from '../../src/index.js';
 
 export const PUBLIC_URL = 'http://kinora.test';
 export const silentLogger = createLogger({ level: 'silent' });
@@ -86,18 +89,32 @@ export async function startVideoTestEnv(prefix: string): Promise<VideoTestEnv> {
   };
 }
 
-/** Users made directly through the user module (its real token signer), for apps built without its routes. */
-export async function userModule(env: VideoTestEnv): Promise<{ users: UserModule; verifier: TokenVerifier }> {
-  const users = await createUserModule({ database: env.database, config: env.config(), scrypt: { N: 1024, r: 8, p: 1 } });
-  const verifier = new TokenVerifier({ ...accessTokenIssuer(PUBLIC_URL), fetchJwks: () => users.jwks(), cooldownMs: 0 });
-  return { users, verifier };
+/**
+ * Users with access tokens from a test signer (issuer `PUBLIC_URL`, the real audience) and a channel each, known to
+ * `channels` (the video service's port to the user service).
+ */
+export interface TestUsers {
+  verifier: TokenVerifier;
+  channels: ChannelDirectory;
+  register(name?: string): Promise<TestUser>;
 }
 
-let seq = 0;
-export async function registerWith(users: UserModule, name = 'user'): Promise<TestUser> {
-  const username = `${name}${Date.now().toString(36)}${seq++}`.slice(0, 30);
-  const r = await users.accounts.register({ username, email: `${username}@example.com`, password: 'correct-horse-battery-9' });
-  return { id: r.user.id, username, channelId: r.user.channelId, token: r.accessToken, auth: { authorization: `Bearer ${r.accessToken}` } };
+export async function testUsers(): Promise<TestUsers> {
+  const issuer = await TestIssuer.create(PUBLIC_URL, ACCESS_TOKEN_AUDIENCE);
+  const verifier = new TokenVerifier({ issuer: PUBLIC_URL, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: () => issuer.jwks(), cooldownMs: 0 });
+  const channelOfUser = new Map<string, { id: string; handle: string; name: string }>();
+  let seq = 0;
+  return {
+    verifier,
+    channels: { channelOf: async (p) => channelOfUser.get(p.userId) ?? null },
+    async register(name = 'user') {
+      const username = `${name}${Date.now().toString(36)}${seq++}`.slice(0, 30);
+      const u = await issuer.user(username);
+      const channel = { id: uuidv7(), handle: username, name: username };
+      channelOfUser.set(u.id, channel);
+      return { id: u.id, username, channelId: channel.id, token: u.token, auth: u.headers };
+    },
+  };
 }
 
 /** Publishes a transcoder report on `video.transcoded`, as the transcoder worker does. */

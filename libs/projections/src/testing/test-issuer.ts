@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import { uuidv7 } from 'uuidv7';
+import { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
 
 export interface TestUser {
   id: string;
@@ -12,7 +13,7 @@ export interface TestUser {
 
 /**
  * Signs access tokens the way the user service does (EdDSA, `kid`, `sub`/`name`/`sid`, issuer = public URL,
- * audience `kinora-api`), so a service's tests authenticate without running the user service.
+ * audience `ACCESS_TOKEN_AUDIENCE`), so a service's tests authenticate without running the user service.
  */
 export class TestIssuer {
   private seq = 0;
@@ -24,7 +25,7 @@ export class TestIssuer {
     private readonly publicJwk: JWK,
   ) {}
 
-  static async create(issuer = 'http://kinora.test', audience = 'kinora-api'): Promise<TestIssuer> {
+  static async create(issuer = 'http://kinora.test', audience = ACCESS_TOKEN_AUDIENCE): Promise<TestIssuer> {
     const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
     const kid = `test-${randomUUID().slice(0, 8)}`;
     const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };

@@ -12,12 +12,15 @@ import { Server as SocketServer } from 'socket.io';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { loadConfig } from '@kinora/config';
 import { Database } from '@kinora/db';
-import { buildKinora } from '@kinora/kinora';
 import { createLogger } from '@kinora/observability';
 import { createTestDatabase, getFreePorts, waitUntil, type TestDatabase } from '@kinora/testing';
-import { checkNginxConf, loadEdgeConfig, startEdge, writeRunFolder, type EdgeProcess } from '../../src/index.js';
-import { ensureNginx } from '../ensure-nginx.js';
+import { checkNginxConf, loadEdgeConfig, startEdge, writeRunFolder, type EdgeProcess } from '@kinora/edge';
+// The edge's own test tooling (installs nginx when missing); the launcher's tests may reach into the apps they mount.
+import { ensureNginx } from '../../../edge/test/ensure-nginx.js';
+import { buildKinora } from '../../src/app.js';
 
+// apps/edge's end-to-end test, kept with the launcher because it needs the whole platform (an app never imports
+// another; only apps/kinora mounts the others).
 // Real nginx (Debian package) in front of two real Kinora instances (buildKinora on one test database), each with a
 // socket.io server attached. Every request the instances receive is recorded at the HTTP-server level, so the tests
 // see exactly what crossed the edge.

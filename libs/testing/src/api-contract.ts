@@ -1,3 +1,6 @@
+// Test data shared by the gateway's cluster-mode tests and the launcher's embedded-mode test: both check that the
+// OpenAPI document they serve covers the public contract.
+
 /** Every HTTP operation of the public contract (spec/api.md), path parameters as `{}`. */
 export const CONTRACT_OPERATIONS = [
   'GET /.well-known/jwks.json',

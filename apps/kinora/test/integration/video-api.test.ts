@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { EVENT_TYPES } from '@kinora/contracts';
-import { buildKinora } from '@kinora/kinora';
 import {
   eventsOf,
   fakeTranscode,
@@ -11,9 +10,11 @@ import {
   startVideoTestEnv,
   waitFor,
   type VideoTestEnv,
-} from './video-harness.js';
+} from '../../../video/test/integration/video-harness.js';
+import { buildKinora } from '../../src/app.js';
 
-// The video service inside the embedded platform (gateway chain, user module), over HTTP with real tokens.
+// The video service inside the embedded platform (gateway chain, user module), over HTTP with real tokens. Kept with
+// the launcher (the one app that mounts others), on the video service's own test harness.
 let env: VideoTestEnv;
 let app: FastifyInstance;
 interface U {

@@ -1,0 +1,2 @@
+export { createRedisClient } from './redis.client.js';
+export type { RedisClientOptions, RedisErrorLog } from './redis.client.js';
