@@ -248,7 +248,8 @@ export { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
 export interface RealtimeAppDeps {
   database: Database;
   logger: Logger;
-  bus: EventBus;
+  /** Default: Kafka when `KAFKA_BROKERS` is set, else the in-process bus over this database (closed with the app). */
+  bus?: EventBus;
   /** Default: tokens verified against the JWKS of `USER_SERVICE_URL` (else `PUBLIC_URL`) over HTTP. */
   verifier?: TokenVerifier;
   /** Default: analytics' counters at `ANALYTICS_SERVICE_URL`, kept current by the `analytics.counters` events. */
@@ -265,18 +266,18 @@ export interface RealtimeAppDeps {
  * Nothing listens yet.
  */
 export async function buildApp(config: Config, deps: RealtimeAppDeps): Promise<FastifyInstance & { realtime: RealtimeModule }> {
-  const { app } = await createServiceApp({
+  const { app, bus } = await createServiceApp({
     name: 'realtime',
     config,
     database: deps.database,
     logger: deps.logger,
-    bus: deps.bus,
+    ...(deps.bus ? { bus: deps.bus } : {}),
     ...(deps.verifier ? { verifier: deps.verifier } : {}),
   });
-  const counters = deps.counters ?? (deps.counts ? undefined : createCountersView(app, { config, bus: deps.bus, logger: deps.logger, service: 'realtime' }));
+  const counters = deps.counters ?? (deps.counts ? undefined : createCountersView(app, { config, bus, logger: deps.logger, service: 'realtime' }));
   const realtime = await createRealtimeModule({
     database: deps.database,
-    bus: deps.bus,
+    bus,
     verifier: app.tokenVerifier,
     logger: deps.logger,
     config,

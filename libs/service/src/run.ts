@@ -13,6 +13,10 @@ export interface RunServiceOptions {
   database?: boolean;
   /** More fields for the "service ready" log line (e.g. the gateway's upstreams). */
   readyFields?: (config: Config) => Record<string, unknown>;
+  /** Listen on `PORT` (default true). `false`: a worker whose connections are handed over by a primary process. */
+  listen?: boolean;
+  /** Runs once the app serves (e.g. a worker joining its primary); the fields it returns join the ready line. */
+  afterServe?: (app: FastifyInstance) => Record<string, unknown> | void;
 }
 
 /**
@@ -33,6 +37,7 @@ export async function runService(name: string, load: () => Promise<BuildService 
     const build = (await load()) as BuildService;
     const app = await build(config, db ? { database: db.database, logger } : ({ logger } as { database: Database; logger: Logger }));
     await serve(app, {
+      ...(opts.listen === false ? { listen: false } : {}),
       port: config.port,
       host: config.host,
       shutdownGraceMs: config.shutdownGraceMs,
@@ -41,7 +46,8 @@ export async function runService(name: string, load: () => Promise<BuildService 
         await stopTracing();
       },
     });
-    logger.info({ port: config.port, ...opts.readyFields?.(config) }, `${name} service ready`);
+    const fields = opts.afterServe?.(app);
+    logger.info({ port: config.port, ...opts.readyFields?.(config), ...fields }, `${name} service ready`);
   } catch (err) {
     logger.fatal({ err }, 'start-up failed');
     await db?.close().catch(() => {});
