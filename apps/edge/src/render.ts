@@ -108,6 +108,9 @@ const PROBLEMS = {
   unavailable: () => problem(503, 'SERVICE_UNAVAILABLE', 'Service unavailable', 'No gateway instance is answering; retry after the Retry-After delay'),
   timeout: () => problem(504, 'UPSTREAM_TIMEOUT', 'Upstream timeout', 'The gateway did not answer in time'),
   tooLarge: () => problem(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', 'The request body is larger than the edge accepts'),
+  badRequest: () => problem(400, 'BAD_REQUEST', 'Bad request', 'The edge could not read the request (a malformed URL, request line or header)'),
+  uriTooLong: () => problem(414, 'URI_TOO_LONG', 'URI too long', 'The request URL is longer than the edge accepts'),
+  headersTooLarge: () => problem(431, 'HEADERS_TOO_LARGE', 'Request headers too large', 'A request header, or all of them, is larger than the edge accepts'),
 };
 
 /**
@@ -190,6 +193,11 @@ function serverBody(config: EdgeConfig): string[] {
     'error_page 502 503 =503 @edge_503;',
     'error_page 504 =504 @edge_504;',
     'error_page 413 =413 @edge_413;',
+    '# Requests nginx itself refuses (an undecodable URL such as %00, a bad request line or header): problem+json too.',
+    '# Internal URIs, not named locations: nginx has no URI to redirect with while it is still reading the request line.',
+    'error_page 400 =400 /_edge/problem/400;',
+    'error_page 414 =414 /_edge/problem/414;',
+    'error_page 494 =431 /_edge/problem/431;',
     '',
     'location = /_edge/healthz {',
     ...indent(['access_log off;', 'default_type application/json;', ...responseHeaders(), `return 200 '{"status":"ok"}';`], 1),
@@ -272,6 +280,15 @@ function serverBody(config: EdgeConfig): string[] {
     '}',
     'location @edge_413 {',
     ...indent(['default_type application/problem+json;', ...responseHeaders(), `return 413 ${PROBLEMS.tooLarge()};`], 1),
+    '}',
+    'location = /_edge/problem/400 {',
+    ...indent(['internal;', 'default_type application/problem+json;', ...responseHeaders(), `return 400 ${PROBLEMS.badRequest()};`], 1),
+    '}',
+    'location = /_edge/problem/414 {',
+    ...indent(['internal;', 'default_type application/problem+json;', ...responseHeaders(), `return 414 ${PROBLEMS.uriTooLong()};`], 1),
+    '}',
+    'location = /_edge/problem/431 {',
+    ...indent(['internal;', 'default_type application/problem+json;', ...responseHeaders(), `return 431 ${PROBLEMS.headersTooLarge()};`], 1),
     '}',
   ];
   return lines;

@@ -397,6 +397,11 @@ describe('edge limits', () => {
     expectProblem(res, 413, 'PAYLOAD_TOO_LARGE');
     expect(byRequestId(id)).toHaveLength(0);
   });
+
+  it('answers requests nginx itself refuses as problem+json too (an undecodable URL, an over-long one)', async () => {
+    expectProblem(await request(edgeUrl(ports.http, '/api/v1/comments/%00%ff/replies')), 400, 'BAD_REQUEST');
+    expectProblem(await request(edgeUrl(ports.http, `/api/v1/videos/${'a'.repeat(20_000)}`)), 414, 'URI_TOO_LONG');
+  });
 });
 
 describe('media cache (CDN tier)', () => {
