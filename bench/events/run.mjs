@@ -18,7 +18,7 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { ANALYTICS_EVENT_TYPES } from '@kinora/contracts';
 import { Database, runMigrations } from '@kinora/db';
-import { createEvent, createKafkaEventBus, toEventMessage } from '@kinora/events';
+import { createEvent, createKafkaEventBus, OutboxRelay, outboxMigrationsDir, OutboxWriter, toEventMessage } from '@kinora/events';
 import { startKafka, startPostgres } from '@kinora/testing';
 import { AnalyticsMetrics, CounterConsumer, CounterRepository, FactsRepository, migrationsDir } from '@kinora/analytics';
 
@@ -65,6 +65,7 @@ const database = new Database({ primaryUrl: url.toString(), poolMax: 10, applica
 
 try {
   await runMigrations(database.primary, { schema: 'analytics', dir: migrationsDir });
+  await runMigrations(database.primary, { schema: 'analytics', dir: outboxMigrationsDir });
   const videos = Array.from({ length: VIDEOS }, () => randomUUID());
   const topic = `bench.${Date.now().toString(36)}.video.views`;
   log(`${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}; Node ${process.version}; ${fmt(EVENTS)} events over ${fmt(VIDEOS)} videos, ${PARTITIONS} partitions, ${MEMBERS} group member(s) in the consumer process, fsync ${FSYNC}, compression ${COMPRESSION}`);
@@ -100,9 +101,13 @@ try {
     ...(process.env.BENCH_FETCH_KB ? { maxBytes: Number(process.env.BENCH_FETCH_KB) * 1024 } : {}),
   };
   const bus = createKafkaEventBus({ brokers, logger: silent, consumer: { maxWaitTimeInMs: 200, ...fetchSizes } });
+  // As the service runs it: every flush also announces the changed totals (analytics.counters) through the outbox,
+  // drained to Kafka by the relay in the same process.
+  const relay = new OutboxRelay({ pool: database.primary, schema: 'analytics', bus, logger: silent });
+  relay.start();
   const consumer = new CounterConsumer({
     bus,
-    counters: new CounterRepository(database),
+    counters: new CounterRepository(database, new OutboxWriter({ schema: 'analytics', onCommitted: () => relay.wake() })),
     facts: new FactsRepository(database),
     metrics,
     logger: silent,
@@ -140,6 +145,7 @@ try {
     profiler.disconnect();
   }
   await consumer.stop();
+  await relay.close();
   await bus.close();
   const rows = Object.fromEntries((await metrics.rowsWritten.get()).values.map((v) => [v.labels.table, v.value]));
   const flushes = (await metrics.flushDuration.get()).values.find((v) => v.metricName?.endsWith('_count') && v.labels.result === 'ok')?.value ?? 0;

@@ -136,38 +136,26 @@ export class CounterRepository {
    * and records them as events. Called after the deltas are written.
    */
   private async announce(client: pg.ClientBase, videoIds: string[], channelIds: string[]): Promise<void> {
-    const publisher = this.publisher;
-    if (!publisher) return;
-    if (videoIds.length > 0) {
-      const ids = [...new Set(videoIds)].sort();
-      await client.query(
-        `INSERT INTO analytics.video_counter_versions AS v (video_id, version)
-         SELECT id, 1 FROM unnest($1::uuid[]) AS t(id) ORDER BY id
-         ON CONFLICT (video_id) DO UPDATE SET version = v.version + 1`,
-        [ids],
-      );
-      const totals = await readVideoCounters(client, ids);
-      await publisher.publish(
-        client,
-        TOPICS.counters,
-        totals.map((payload) => toEventMessage(createEvent({ type: COUNTER_EVENT_TYPES.videoCountersChanged, key: payload.videoId, actor: ANALYTICS_ACTOR, payload }))),
-      );
-    }
-    if (channelIds.length > 0) {
-      const ids = [...new Set(channelIds)].sort();
-      await client.query(
-        `INSERT INTO analytics.channel_counter_versions AS v (channel_id, version)
-         SELECT id, 1 FROM unnest($1::uuid[]) AS t(id) ORDER BY id
-         ON CONFLICT (channel_id) DO UPDATE SET version = v.version + 1`,
-        [ids],
-      );
-      const totals = await readChannelCounters(client, ids);
-      await publisher.publish(
-        client,
-        TOPICS.counters,
-        totals.map((payload) => toEventMessage(createEvent({ type: COUNTER_EVENT_TYPES.channelCountersChanged, key: payload.channelId, actor: ANALYTICS_ACTOR, payload }))),
-      );
-    }
+    if (!this.publisher) return;
+    await this.announceKind(client, VIDEO_ANNOUNCEMENT, videoIds);
+    await this.announceKind(client, CHANNEL_ANNOUNCEMENT, channelIds);
+  }
+
+  private async announceKind<T>(client: pg.ClientBase, kind: Announcement<T>, entityIds: string[]): Promise<void> {
+    if (entityIds.length === 0) return;
+    const ids = [...new Set(entityIds)].sort();
+    await client.query(
+      `INSERT INTO analytics.${kind.table} AS v (${kind.column}, version)
+       SELECT id, 1 FROM unnest($1::uuid[]) AS t(id) ORDER BY id
+       ON CONFLICT (${kind.column}) DO UPDATE SET version = v.version + 1`,
+      [ids],
+    );
+    const totals = await kind.read(client, ids);
+    await this.publisher!.publish(
+      client,
+      TOPICS.counters,
+      totals.map((payload) => toEventMessage(createEvent({ type: kind.type, key: kind.key(payload), actor: ANALYTICS_ACTOR, payload }))),
+    );
   }
 
   /** Totals with their versions, from a read replica (version "0": never changed since versions exist). */
@@ -231,6 +219,31 @@ async function readChannelCounters(db: Queryable, channelIds: readonly string[])
 }
 
 const nonNegative = (n: string): number => Math.max(0, Number(n));
+
+/** How one kind of entity is announced: its version table and key column, its totals, its event. */
+interface Announcement<T> {
+  table: string;
+  column: string;
+  type: string;
+  read: (db: Queryable, ids: readonly string[]) => Promise<T[]>;
+  key: (payload: T) => string;
+}
+
+const VIDEO_ANNOUNCEMENT: Announcement<VideoCountersV1> = {
+  table: 'video_counter_versions',
+  column: 'video_id',
+  type: COUNTER_EVENT_TYPES.videoCountersChanged,
+  read: readVideoCounters,
+  key: (p) => p.videoId,
+};
+
+const CHANNEL_ANNOUNCEMENT: Announcement<ChannelCountersV1> = {
+  table: 'channel_counter_versions',
+  column: 'channel_id',
+  type: COUNTER_EVENT_TYPES.channelCountersChanged,
+  read: readChannelCounters,
+  key: (p) => p.channelId,
+};
 
 /** Rows in (id, shard) order so concurrent flushes lock shared rows in the same order (no deadlock cycle). */
 function sortedEntries<T>(m: Map<string, T>): Array<[string, number, T]> {
