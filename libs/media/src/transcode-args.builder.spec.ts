@@ -35,7 +35,7 @@ function asLines(args: readonly string[]): string {
 }
 
 describe('buildTranscodeArgs', () => {
-  it('landscape 1080p with audio: one decode, six rungs, two audio renditions, poster and storyboard', () => {
+  it('landscape 1080p with audio: one decode, six rungs, one shared audio rendition, poster and storyboard', () => {
     const { args, layout } = argsOf(landscape);
     expect(asLines(args)).toMatchSnapshot();
     expect(layout).toMatchSnapshot();
@@ -74,7 +74,15 @@ describe('buildTranscodeArgs', () => {
     const { args } = argsOf({ ...landscape, video: { ...landscape.video, index: 3 }, audio: { ...landscape.audio!, index: 5 } });
     expect(args[args.indexOf('-i') + 1]).toBe('file:/in/source.mp4');
     expect(args[args.indexOf('-filter_complex') + 1]).toMatch(/^\[0:3\]/);
-    expect(args.filter((a) => a === '0:5')).toHaveLength(2);
+    expect(args.filter((a) => a === '0:5')).toHaveLength(1); // one audio rendition for every rung
+  });
+
+  it('encodes one audio rendition and names it in the stream map once', () => {
+    const { args, layout } = argsOf(landscape);
+    expect(layout.audio).toEqual([{ name: 'audio_128k', dir: 'audio_128k', playlist: 'audio_128k/index.m3u8' }]);
+    expect(args.filter((a) => a.startsWith('-b:a'))).toEqual(['-b:a:0']);
+    expect(args[args.indexOf('-b:a:0') + 1]).toBe('128k');
+    expect(args[args.indexOf('-var_stream_map') + 1]).toMatch(/ a:0,name:audio_128k$/);
   });
 
   it('refuses relative paths, a % in the output directory and segment lengths that break alignment', () => {

@@ -83,7 +83,7 @@ export interface TranscodePlan {
  * - every rung of the ladder with libx264, IDR frames forced every 2 s on all rungs (`-g`/`-keyint_min` = 2 s,
  *   `-sc_threshold 0`, `-force_key_frames` by time), as fMP4 (CMAF) segments through the `hls` muxer: per rendition
  *   `<name>/init_<name>.mp4`, `<name>/seg_<n>.m4s` (n from 1) and `<name>/index.m3u8`;
- * - audio (AAC-LC) as separate renditions `audio_<kbps>k/…` shared by the rungs (CMAF keeps one track per file,
+ * - audio (AAC-LC) as ONE separate rendition `audio_<kbps>k/…` shared by every rung (CMAF keeps one track per file,
  *   which is what DASH players expect), or none when the source is silent;
  * - optionally a poster JPEG and storyboard thumbnails, from the same decoded frames.
  * Every output receives a frame right at the start (the poster output gets frame 0, then the poster frame which
