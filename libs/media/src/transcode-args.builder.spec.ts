@@ -85,6 +85,22 @@ describe('buildTranscodeArgs', () => {
     expect(args[args.indexOf('-var_stream_map') + 1]).toMatch(/ a:0,name:audio_128k$/);
   });
 
+  // Regression: the hls muxer shifted every track by x264's negative DTS, so video started at 0.067 s (2 frames of
+  // B-frame delay at 30 fps) while players placed audio at 0.
+  it('keeps timestamps from 0 on the hls output: no negative-ts shift, negative composition offsets instead', () => {
+    const { args } = argsOf(landscape);
+    const hls = args.indexOf('hls');
+    const playlist = args.indexOf('/out/%v/index.m3u8');
+    const at = (flag: string) => args.indexOf(flag);
+    expect(args[at('-avoid_negative_ts') + 1]).toBe('disabled');
+    expect(args[at('-hls_segment_options') + 1]).toBe('movflags=+negative_cts_offsets');
+    for (const flag of ['-avoid_negative_ts', '-hls_segment_options']) {
+      expect(at(flag)).toBeGreaterThan(hls);
+      expect(at(flag)).toBeLessThan(playlist);
+      expect(args.filter((a) => a === flag)).toHaveLength(1); // not on the poster or storyboard outputs
+    }
+  });
+
   it('refuses relative paths, a % in the output directory and segment lengths that break alignment', () => {
     const ladder = buildLadder(landscape);
     expect(() => buildTranscodeArgs(landscape, ladder, 'in.mp4', '/out')).toThrow(/absolute/);

@@ -16,7 +16,9 @@ import {
 } from '@kinora/media';
 import { ensureFfmpeg } from '../ensure-ffmpeg.js';
 import { source, SOURCES, type SourceName } from '../fixtures.js';
-import { child, expandTemplate, ffprobeJson, findAll, keyframeTimes, parseXml } from '../media-checks.js';
+import { child, expandTemplate, ffprobeJson, findAll, fragmentTiming, keyframeTimes, parseXml } from '../media-checks.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const work: string[] = [];
 afterAll(async () => {
@@ -100,6 +102,36 @@ describe.each(CASES)('transcode $name', ({ name, sizes }) => {
       expect(probe.streams).toHaveLength(1);
       expect(probe.streams[0]).toMatchObject({ codec_name: 'aac', codec_type: 'audio', channels: 2, sample_rate: '48000' });
       expect(Math.abs(Number(probe.format.duration) - spec.durationSec)).toBeLessThan(0.25);
+    }
+  });
+
+  // Regression: the hls muxer shifted every track by x264's negative DTS, so video started at 0.067 s (tfdt 0, first
+  // composition offset 2 frames) while audio started at 0: hls.js reported bufferSeekOverHole at the start.
+  it('starts video and audio at 0 in the first fMP4 segments', async () => {
+    const firstFragment = async (playlistPath: string) => {
+      const playlist = parseMediaPlaylist(await readFile(join(outputDir, playlistPath), 'utf8'));
+      const dir = join(outputDir, posix.dirname(playlistPath));
+      return fragmentTiming(await readFile(join(dir, playlist.initUri!)), await readFile(join(dir, playlist.segments[0]!.uri)));
+    };
+    for (const r of manifest.renditions) {
+      const timing = await firstFragment(r.playlist);
+      // The first frame (an IDR) is presented at 0; B-frames shown before their references use negative offsets.
+      expect({ name: r.name, decodeStart: timing.decodeStartSec, presentationStart: timing.presentationStartSec }).toEqual({
+        name: r.name,
+        decodeStart: 0,
+        presentationStart: 0,
+      });
+      expect(timing.edits.filter(([, mediaTime]) => mediaTime !== 0)).toEqual([]); // no empty edit, nothing skipped
+    }
+    for (const a of manifest.audio) {
+      const timing = await firstFragment(a.playlist);
+      expect(timing.decodeStartSec).toBe(0);
+      expect(timing.presentationStartSec).toBe(0);
+      expect(timing.edits.filter(([, mediaTime]) => mediaTime === -1)).toEqual([]); // no empty edit delaying it
+      // AAC priming (1024 samples at 48 kHz) is the first thing in the track and the edit list trims it: sound starts
+      // at 0 on the presentation timeline. ffprobe sees the same: the first packet, the priming, just before 0.
+      expect(timing.editMediaTimeSec).toBeCloseTo(1024 / 48000, 6);
+      expect(await firstPacketPts(await concatenated(outputDir, a.playlist))).toBeCloseTo(-timing.editMediaTimeSec, 4);
     }
   });
 
@@ -222,6 +254,14 @@ describe.each(CASES)('transcode $name', ({ name, sizes }) => {
     expect(ladder.video.map((r) => r.name)).toEqual(manifest.renditions.map((r) => r.name));
   });
 });
+
+/** pts (s) of the first packet ffprobe reads from a file. */
+async function firstPacketPts(file: string): Promise<number> {
+  const { stdout } = await promisify(execFile)('ffprobe', [
+    '-v', 'error', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', file,
+  ]);
+  return Number(stdout.trim().split('\n')[0]);
+}
 
 /** init + segments of a rendition joined into one file (what a player feeds its decoder), cached per playlist. */
 async function concatenated(outputDir: string, playlistPath: string): Promise<string> {
