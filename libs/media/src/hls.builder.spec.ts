@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  AUDIO_GROUP_ID,
   buildMasterPlaylist,
   parseAttributes,
   parseMasterPlaylist,
@@ -54,17 +55,14 @@ describe('parseMediaPlaylist', () => {
 
 describe('buildMasterPlaylist', () => {
   const master = buildMasterPlaylist({
-    audio: [
-      { groupId: 'audio_96k', name: 'Audio 96 kbps', uri: 'audio_96k/index.m3u8', channels: 2 },
-      { groupId: 'audio_128k', name: 'Audio 128 kbps', uri: 'audio_128k/index.m3u8', channels: 2 },
-    ],
+    audio: [{ groupId: AUDIO_GROUP_ID, name: 'Audio 128 kbps', uri: 'audio_128k/index.m3u8', channels: 2 }],
     variants: [
-      { uri: '720p/index.m3u8', bandwidth: 3_100_000.4, averageBandwidth: 2_700_000, width: 1280, height: 720, frameRate: 29.97003, codecs: 'avc1.64001f,mp4a.40.2', audioGroup: 'audio_128k' },
-      { uri: '144p/index.m3u8', bandwidth: 260_000, averageBandwidth: 250_000, width: 256, height: 144, frameRate: 29.97003, codecs: 'avc1.64000c,mp4a.40.2', audioGroup: 'audio_96k' },
+      { uri: '720p/index.m3u8', bandwidth: 3_100_000.4, averageBandwidth: 2_700_000, width: 1280, height: 720, frameRate: 29.97003, codecs: 'avc1.64001f,mp4a.40.2', audioGroup: AUDIO_GROUP_ID },
+      { uri: '144p/index.m3u8', bandwidth: 260_000, averageBandwidth: 250_000, width: 256, height: 144, frameRate: 29.97003, codecs: 'avc1.64000c,mp4a.40.2', audioGroup: AUDIO_GROUP_ID },
     ],
   });
 
-  it('writes audio renditions and variants (ascending bandwidth) with BANDWIDTH, RESOLUTION, CODECS', () => {
+  it('writes the audio rendition and variants (ascending bandwidth) with BANDWIDTH, RESOLUTION, CODECS', () => {
     expect(master).toMatchSnapshot();
   });
 
@@ -78,9 +76,20 @@ describe('buildMasterPlaylist', () => {
       RESOLUTION: '1280x720',
       'FRAME-RATE': '29.970',
       CODECS: 'avc1.64001f,mp4a.40.2',
-      AUDIO: 'audio_128k',
+      AUDIO: 'audio',
     });
-    expect(parsed.media.map((m) => m['URI'])).toEqual(['audio_96k/index.m3u8', 'audio_128k/index.m3u8']);
+    expect(parsed.media).toEqual([
+      {
+        TYPE: 'AUDIO',
+        'GROUP-ID': 'audio',
+        NAME: 'Audio 128 kbps',
+        LANGUAGE: 'und',
+        DEFAULT: 'YES',
+        AUTOSELECT: 'YES',
+        CHANNELS: '2',
+        URI: 'audio_128k/index.m3u8',
+      },
+    ]);
   });
 
   it('omits AUDIO for video-only variants', () => {
@@ -90,6 +99,37 @@ describe('buildMasterPlaylist', () => {
     });
     expect(text).not.toContain('AUDIO');
     expect(text).not.toContain('#EXT-X-MEDIA');
+  });
+
+  // Regression: 144p…360p in an `audio_96k` group and 480p up in `audio_128k` made every switch across them an
+  // audio-group switch, which stalled hls.js 1.7.4 at the last segment (picture stuck at 144p).
+  it('refuses variants in different audio groups, or some with audio and some without', () => {
+    const variant = (uri: string, audioGroup: string | null) => ({
+      uri, bandwidth: 1, averageBandwidth: 1, width: 2, height: 2, frameRate: 25, codecs: 'avc1.64000c', audioGroup,
+    });
+    const audio = [
+      { groupId: 'audio_96k', name: 'Audio 96 kbps', uri: 'audio_96k/index.m3u8', channels: 2 },
+      { groupId: 'audio_128k', name: 'Audio 128 kbps', uri: 'audio_128k/index.m3u8', channels: 2 },
+    ];
+    expect(() => buildMasterPlaylist({ audio, variants: [variant('a', 'audio_96k'), variant('b', 'audio_128k')] })).toThrow(
+      /one audio group, got audio_96k, audio_128k/,
+    );
+    expect(() => buildMasterPlaylist({ audio, variants: [variant('a', 'audio_96k'), variant('b', null)] })).toThrow(/one audio group/);
+    expect(() => buildMasterPlaylist({ audio, variants: [variant('a', 'other')] })).toThrow(/audio group other has no #EXT-X-MEDIA/);
+  });
+
+  it('marks only the first rendition of a group DEFAULT', () => {
+    const text = buildMasterPlaylist({
+      audio: [
+        { groupId: 'audio', name: 'English', uri: 'en.m3u8', channels: 2, language: 'en' },
+        { groupId: 'audio', name: 'Français', uri: 'fr.m3u8', channels: 2, language: 'fr' },
+      ],
+      variants: [{ uri: 'a.m3u8', bandwidth: 1, averageBandwidth: 1, width: 2, height: 2, frameRate: 25, codecs: 'avc1.64000c,mp4a.40.2', audioGroup: 'audio' }],
+    });
+    expect(parseMasterPlaylist(text).media.map((m) => [m['LANGUAGE'], m['DEFAULT']])).toEqual([
+      ['en', 'YES'],
+      ['fr', 'NO'],
+    ]);
   });
 
   it('refuses values that would break the quoted-string syntax', () => {

@@ -159,14 +159,33 @@ export interface MasterAudioInput {
   language?: string;
 }
 
+/** GROUP-ID of the audio rendition group every variant shares. */
+export const AUDIO_GROUP_ID = 'audio';
+
 /**
- * The master playlist: one `#EXT-X-MEDIA` per audio rendition (each in its own group, as rungs pair with different
- * audio bitrates) and one `#EXT-X-STREAM-INF` per video rendition with BANDWIDTH, AVERAGE-BANDWIDTH, RESOLUTION,
- * FRAME-RATE, CODECS and AUDIO. Version 7: fMP4 segments with `#EXT-X-MAP` in VOD playlists.
+ * The master playlist: one `#EXT-X-MEDIA` per audio rendition, all in ONE group that every variant references, and
+ * one `#EXT-X-STREAM-INF` per video rendition with BANDWIDTH, AVERAGE-BANDWIDTH, RESOLUTION, FRAME-RATE, CODECS and
+ * AUDIO. Version 7: fMP4 segments with `#EXT-X-MAP` in VOD playlists.
+ *
+ * Refuses variants that reference different audio groups (or some audio and some none): then a level switch is
+ * also an audio-group switch, which hls.js 1.7 could not finish before the buffer ran dry (a forced switch from
+ * 144p to 720p stalled at the last segment, picture stuck at 144p).
  */
 export function buildMasterPlaylist(input: { variants: MasterVariantInput[]; audio: MasterAudioInput[] }): string {
+  const groups = new Set(input.variants.map((v) => v.audioGroup));
+  if (groups.size > 1) {
+    throw new Error(`every variant must share one audio group, got ${[...groups].map((g) => g ?? 'none').join(', ')}`);
+  }
+  const group = input.variants[0]?.audioGroup ?? null;
+  if (group !== null && !input.audio.some((a) => a.groupId === group)) {
+    throw new Error(`audio group ${group} has no #EXT-X-MEDIA rendition`);
+  }
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const seenGroups = new Set<string>();
   for (const a of input.audio) {
+    // One DEFAULT rendition per group (RFC 8216 §4.3.4.1.1); the first one listed.
+    const isDefault = !seenGroups.has(a.groupId);
+    seenGroups.add(a.groupId);
     lines.push(
       '#EXT-X-MEDIA:' +
         [
@@ -174,7 +193,7 @@ export function buildMasterPlaylist(input: { variants: MasterVariantInput[]; aud
           `GROUP-ID=${quote(a.groupId)}`,
           `NAME=${quote(a.name)}`,
           `LANGUAGE=${quote(a.language ?? 'und')}`,
-          'DEFAULT=YES',
+          `DEFAULT=${isDefault ? 'YES' : 'NO'}`,
           'AUTOSELECT=YES',
           `CHANNELS=${quote(String(a.channels))}`,
           `URI=${quote(a.uri)}`,

@@ -35,6 +35,7 @@ export {
   LADDER_RUNGS,
   BITRATE_TABLE,
   HIGH_FRAME_RATE_FACTOR,
+  AUDIO_KBPS,
   MAX_FRAME_RATE,
   GOP_SEC,
   buildLadder,
@@ -65,6 +66,7 @@ export {
   parseMasterPlaylist,
   parseAttributes,
   buildMasterPlaylist,
+  AUDIO_GROUP_ID,
 } from './hls.builder.js';
 export {
   type MpdInput,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BITRATE_TABLE, buildLadder, chooseFrameRate, LADDER_RUNGS, type LadderSource } from './ladder.builder.js';
+import { AUDIO_KBPS, BITRATE_TABLE, buildLadder, chooseFrameRate, LADDER_RUNGS, type LadderSource } from './ladder.builder.js';
 
 function src(width: number, height: number, options: { fps?: [number, number] | null; channels?: number | null } = {}): LadderSource {
   const { fps = [30, 1], channels = 2 } = options;
@@ -56,25 +56,31 @@ describe('buildLadder', () => {
     expect(sizes(src(100, 56))).toEqual(['56p:100x56']);
     expect(sizes(src(101, 57))).toEqual(['56p:100x56']);
     expect(sizes(src(17, 16))).toEqual(['16p:16x16']);
-    expect(buildLadder(src(100, 56)).video[0]).toMatchObject({ videoKbps: 150, audio: 'audio_96k' });
+    expect(buildLadder(src(100, 56)).video[0]).toMatchObject({ videoKbps: 150, audio: 'audio_128k' });
   });
 
-  it('uses the documented bitrate table and pairs 96k audio up to 360p, 128k above', () => {
+  it('uses the documented bitrate table', () => {
     const ladder = buildLadder(src(1920, 1080));
     for (const r of ladder.video) {
       const row = BITRATE_TABLE.find((b) => b.rung === r.rung)!;
       expect(r).toMatchObject({ videoKbps: row.videoKbps, maxrateKbps: row.maxrateKbps, bufsizeKbps: row.bufsizeKbps });
-      expect(r.audio).toBe(r.rung <= 360 ? 'audio_96k' : 'audio_128k');
     }
-    expect(ladder.audio).toEqual([
-      { name: 'audio_96k', bitrateKbps: 96, channels: 2, sampleRate: 48000 },
-      { name: 'audio_128k', bitrateKbps: 128, channels: 2, sampleRate: 48000 },
-    ]);
   });
 
-  it('only lists the audio renditions that some rung uses; mono stays mono, 5.1 becomes stereo', () => {
-    expect(buildLadder(src(640, 360, { channels: 1 })).audio).toEqual([{ name: 'audio_96k', bitrateKbps: 96, channels: 1, sampleRate: 48000 }]);
-    expect(buildLadder(src(1280, 720, { channels: 6 })).audio.map((a) => a.channels)).toEqual([2, 2]);
+  // Regression: 96k for 144p…360p and 128k above made two HLS audio groups, so a level switch across 360p/480p was
+  // also an audio-group switch, and hls.js 1.7 stalled before finishing it.
+  it('pairs every rung with the same single audio rendition, whatever the ladder', () => {
+    for (const source of [src(3840, 2160), src(1920, 1080), src(640, 360), src(1080, 1920), src(100, 56)]) {
+      const ladder = buildLadder(source);
+      expect(ladder.audio).toEqual([{ name: 'audio_128k', bitrateKbps: AUDIO_KBPS, channels: 2, sampleRate: 48000 }]);
+      expect(new Set(ladder.video.map((r) => r.audio))).toEqual(new Set(['audio_128k']));
+    }
+    expect(AUDIO_KBPS).toBe(128);
+  });
+
+  it('mono stays mono, 5.1 becomes stereo', () => {
+    expect(buildLadder(src(640, 360, { channels: 1 })).audio).toEqual([{ name: 'audio_128k', bitrateKbps: 128, channels: 1, sampleRate: 48000 }]);
+    expect(buildLadder(src(1280, 720, { channels: 6 })).audio.map((a) => a.channels)).toEqual([2]);
   });
 
   it('a silent source gets video-only renditions', () => {

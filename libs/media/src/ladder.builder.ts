@@ -12,8 +12,6 @@ export interface BitrateRow {
   maxrateKbps: number;
   /** VBV buffer: 2 × target (≈ 1.3 s at maxrate), keeps segment peaks near maxrate. */
   bufsizeKbps: number;
-  /** AAC-LC bitrate of the audio the rung is paired with. */
-  audioKbps: 96 | 128;
 }
 
 /**
@@ -22,16 +20,25 @@ export interface BitrateRow {
  * same pixel count as 1280×720, same bitrate.
  */
 export const BITRATE_TABLE: readonly BitrateRow[] = [
-  { rung: 144, videoKbps: 150, maxrateKbps: 225, bufsizeKbps: 300, audioKbps: 96 },
-  { rung: 240, videoKbps: 300, maxrateKbps: 450, bufsizeKbps: 600, audioKbps: 96 },
-  { rung: 360, videoKbps: 650, maxrateKbps: 975, bufsizeKbps: 1300, audioKbps: 96 },
-  { rung: 480, videoKbps: 1200, maxrateKbps: 1800, bufsizeKbps: 2400, audioKbps: 128 },
-  { rung: 720, videoKbps: 2500, maxrateKbps: 3750, bufsizeKbps: 5000, audioKbps: 128 },
-  { rung: 1080, videoKbps: 5000, maxrateKbps: 7500, bufsizeKbps: 10000, audioKbps: 128 },
-  { rung: 2160, videoKbps: 16000, maxrateKbps: 24000, bufsizeKbps: 32000, audioKbps: 128 },
+  { rung: 144, videoKbps: 150, maxrateKbps: 225, bufsizeKbps: 300 },
+  { rung: 240, videoKbps: 300, maxrateKbps: 450, bufsizeKbps: 600 },
+  { rung: 360, videoKbps: 650, maxrateKbps: 975, bufsizeKbps: 1300 },
+  { rung: 480, videoKbps: 1200, maxrateKbps: 1800, bufsizeKbps: 2400 },
+  { rung: 720, videoKbps: 2500, maxrateKbps: 3750, bufsizeKbps: 5000 },
+  { rung: 1080, videoKbps: 5000, maxrateKbps: 7500, bufsizeKbps: 10000 },
+  { rung: 2160, videoKbps: 16000, maxrateKbps: 24000, bufsizeKbps: 32000 },
 ];
 
 export const HIGH_FRAME_RATE_FACTOR = 1.5;
+
+/**
+ * AAC-LC bitrate of the ONE audio rendition every rung shares. One audio group, not a cheaper audio for low rungs:
+ * with two groups an HLS level switch is also an audio-group switch, which hls.js (1.7) cannot always finish before
+ * the buffer runs dry (playback stalled at the last segment when forced from 144p to 720p). 128 kbps is transparent
+ * enough for stereo AAC-LC and small next to even the 144p video at the low end of a mobile connection.
+ */
+export const AUDIO_KBPS = 128;
+
 /** Output frame rates above this are halved (120 → 60, 100 → 50). */
 export const MAX_FRAME_RATE = 60;
 /** Used when the source states no usable frame rate. */
@@ -49,7 +56,7 @@ export interface VideoRendition {
   videoKbps: number;
   maxrateKbps: number;
   bufsizeKbps: number;
-  /** Name of the audio rendition played with it, null for a silent source. */
+  /** Name of the audio rendition played with it (the same for every rung), null for a silent source. */
   audio: string | null;
 }
 
@@ -69,7 +76,7 @@ export interface Ladder {
   gopFrames: number;
   /** Ascending by size. */
   video: VideoRendition[];
-  /** Ascending by bitrate; empty when the source has no audio. */
+  /** The one audio rendition shared by every rung; empty when the source has no audio. */
   audio: AudioRendition[];
 }
 
@@ -82,7 +89,7 @@ export type LadderSource = Pick<MediaSource, 'video' | 'audio'>;
  *   upscaled and a 1080×1920 phone video gets 144p…1080p just like a 1920×1080 one; the long side follows the
  *   aspect ratio, rounded to an even number (H.264 with 4:2:0 needs even sizes).
  * - A source smaller than 144p gets one rendition at its own (even) size.
- * - Audio: 96 kbps for rungs up to 360p, 128 kbps above; stereo at most (mono stays mono), 48 kHz.
+ * - Audio: one AAC-LC rendition (`AUDIO_KBPS`) shared by every rung; stereo at most (mono stays mono), 48 kHz.
  */
 export function buildLadder(source: LadderSource): Ladder {
   const { width, height } = source.video;
@@ -101,11 +108,20 @@ export function buildLadder(source: LadderSource): Ladder {
     rungs.push({ rung: shortSide, shortSide, row: BITRATE_TABLE[0]! });
   }
 
-  const audioRates = new Set<number>();
+  const audio: AudioRendition[] = source.audio
+    ? [
+        {
+          name: audioRenditionName(AUDIO_KBPS),
+          bitrateKbps: AUDIO_KBPS,
+          channels: Math.min(2, Math.max(1, source.audio.channels)),
+          sampleRate: 48000,
+        },
+      ]
+    : [];
+  const audioName = audio[0]?.name ?? null;
+
   const video = rungs.map(({ rung, shortSide, row }) => {
     const longSide = Math.max(shortSide, Math.min(roundEven((shortSide * long) / short), floorEven(long)));
-    const audioName = source.audio ? audioRenditionName(row.audioKbps) : null;
-    if (source.audio) audioRates.add(row.audioKbps);
     return {
       name: `${rung}p`,
       rung,
@@ -117,17 +133,6 @@ export function buildLadder(source: LadderSource): Ladder {
       audio: audioName,
     } satisfies VideoRendition;
   });
-
-  const audio: AudioRendition[] = source.audio
-    ? [...audioRates]
-        .sort((a, b) => a - b)
-        .map((kbps) => ({
-          name: audioRenditionName(kbps),
-          bitrateKbps: kbps,
-          channels: Math.min(2, Math.max(1, source.audio!.channels)),
-          sampleRate: 48000,
-        }))
-    : [];
 
   return { frameRate, gopSec: GOP_SEC, gopFrames: Math.max(1, Math.round(GOP_SEC * fps)), video, audio };
 }

@@ -35,7 +35,7 @@ function asLines(args: readonly string[]): string {
 }
 
 describe('buildTranscodeArgs', () => {
-  it('landscape 1080p with audio: one decode, six rungs, two audio renditions, poster and storyboard', () => {
+  it('landscape 1080p with audio: one decode, six rungs, one shared audio rendition, poster and storyboard', () => {
     const { args, layout } = argsOf(landscape);
     expect(asLines(args)).toMatchSnapshot();
     expect(layout).toMatchSnapshot();
@@ -74,7 +74,31 @@ describe('buildTranscodeArgs', () => {
     const { args } = argsOf({ ...landscape, video: { ...landscape.video, index: 3 }, audio: { ...landscape.audio!, index: 5 } });
     expect(args[args.indexOf('-i') + 1]).toBe('file:/in/source.mp4');
     expect(args[args.indexOf('-filter_complex') + 1]).toMatch(/^\[0:3\]/);
-    expect(args.filter((a) => a === '0:5')).toHaveLength(2);
+    expect(args.filter((a) => a === '0:5')).toHaveLength(1); // one audio rendition for every rung
+  });
+
+  it('encodes one audio rendition and names it in the stream map once', () => {
+    const { args, layout } = argsOf(landscape);
+    expect(layout.audio).toEqual([{ name: 'audio_128k', dir: 'audio_128k', playlist: 'audio_128k/index.m3u8' }]);
+    expect(args.filter((a) => a.startsWith('-b:a'))).toEqual(['-b:a:0']);
+    expect(args[args.indexOf('-b:a:0') + 1]).toBe('128k');
+    expect(args[args.indexOf('-var_stream_map') + 1]).toMatch(/ a:0,name:audio_128k$/);
+  });
+
+  // Regression: the hls muxer shifted every track by x264's negative DTS, so video started at 0.067 s (2 frames of
+  // B-frame delay at 30 fps) while players placed audio at 0.
+  it('keeps timestamps from 0 on the hls output: no negative-ts shift, negative composition offsets instead', () => {
+    const { args } = argsOf(landscape);
+    const hls = args.indexOf('hls');
+    const playlist = args.indexOf('/out/%v/index.m3u8');
+    const at = (flag: string) => args.indexOf(flag);
+    expect(args[at('-avoid_negative_ts') + 1]).toBe('disabled');
+    expect(args[at('-hls_segment_options') + 1]).toBe('movflags=+negative_cts_offsets');
+    for (const flag of ['-avoid_negative_ts', '-hls_segment_options']) {
+      expect(at(flag)).toBeGreaterThan(hls);
+      expect(at(flag)).toBeLessThan(playlist);
+      expect(args.filter((a) => a === flag)).toHaveLength(1); // not on the poster or storyboard outputs
+    }
   });
 
   it('refuses relative paths, a % in the output directory and segment lengths that break alignment', () => {

@@ -83,8 +83,9 @@ export interface TranscodePlan {
  * - every rung of the ladder with libx264, IDR frames forced every 2 s on all rungs (`-g`/`-keyint_min` = 2 s,
  *   `-sc_threshold 0`, `-force_key_frames` by time), as fMP4 (CMAF) segments through the `hls` muxer: per rendition
  *   `<name>/init_<name>.mp4`, `<name>/seg_<n>.m4s` (n from 1) and `<name>/index.m3u8`;
- * - audio (AAC-LC) as separate renditions `audio_<kbps>k/…` shared by the rungs (CMAF keeps one track per file,
+ * - audio (AAC-LC) as ONE separate rendition `audio_<kbps>k/…` shared by every rung (CMAF keeps one track per file,
  *   which is what DASH players expect), or none when the source is silent;
+ * - video and audio timestamps that start at 0 in the fMP4 fragments (no shift by the encoder delay);
  * - optionally a poster JPEG and storyboard thumbnails, from the same decoded frames.
  * Every output receives a frame right at the start (the poster output gets frame 0, then the poster frame which
  * overwrites it), because ffmpeg prints no `-progress` until all its outputs have started.
@@ -162,6 +163,16 @@ export function buildTranscodeArgs(
   args.push(
     '-f',
     'hls',
+    // Every track starts at 0. x264's B-frame reordering gives the first frames negative DTS, which the muxer by
+    // default "fixes" by shifting every track up by that delay: video then started at 0.067 s (30 fps) and audio at
+    // its AAC priming offset. Keeping the negative timestamps and writing them as negative composition offsets
+    // (trun version 1) puts the first video frame at tfdt 0 with pts 0; the audio's priming samples sit before 0
+    // and its edit list trims them. Players that place fMP4 by tfdt (hls.js, dash.js) then see video and audio
+    // start together.
+    '-avoid_negative_ts',
+    'disabled',
+    '-hls_segment_options',
+    'movflags=+negative_cts_offsets',
     '-hls_time',
     String(segmentSec),
     '-hls_playlist_type',

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, posix, resolve } from 'node:path';
 import { buildMpd, type DashAudioRepresentation, type DashVideoRepresentation } from './dash.builder.js';
 import { runFfmpeg, type FfmpegProgress, type FfmpegRunOptions } from './ffmpeg.runner.js';
-import { buildMasterPlaylist, parseMediaPlaylist, type MediaPlaylist } from './hls.builder.js';
+import { AUDIO_GROUP_ID, buildMasterPlaylist, parseMediaPlaylist, type MediaPlaylist } from './hls.builder.js';
 import { buildLadder, formatRational, type Ladder } from './ladder.builder.js';
 import { noopLogger, type MediaLogger } from './logger.js';
 import { InvalidMediaError } from './media.errors.js';
@@ -247,9 +247,10 @@ async function writeManifests(
     };
   });
 
+  // One audio group for every variant: a level switch never changes the audio (see buildMasterPlaylist).
   const master = buildMasterPlaylist({
     audio: audio.map((a) => ({
-      groupId: a.name,
+      groupId: AUDIO_GROUP_ID,
       name: `Audio ${a.bitrateKbps} kbps`,
       uri: a.playlist,
       channels: a.channels,
@@ -262,7 +263,7 @@ async function writeManifests(
       height: r.height,
       frameRate: fps,
       codecs: r.codecs,
-      audioGroup: r.audio,
+      audioGroup: r.audio ? AUDIO_GROUP_ID : null,
     })),
   });
   await writeFile(join(outputDir, layout.masterPlaylist), master);

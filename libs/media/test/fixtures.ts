@@ -36,6 +36,8 @@ export const SOURCES = {
   rotated: { width: 320, height: 180, fps: 25, durationSec: 2, audio: false, rotate90: true },
   /** Below the lowest rung. */
   tiny: { width: 100, height: 56, fps: 25, durationSec: 2, audio: true },
+  /** The browser playback tests: 144p…480p (the old ladder split its audio between 360p and 480p), 6 s. */
+  playback480: { width: 854, height: 480, fps: 30, durationSec: 6, audio: true },
 } satisfies Record<string, SourceSpec>;
 
 export type SourceName = keyof typeof SOURCES;

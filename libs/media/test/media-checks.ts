@@ -114,3 +114,119 @@ export function expandTemplate(template: XmlElement): Array<{ uri: string; durat
   }
   return out;
 }
+
+/** Where one track of a CMAF rendition starts, read from the boxes themselves (what MSE in a browser reads). */
+export interface FragmentTiming {
+  timescale: number;
+  /** `tfdt` baseMediaDecodeTime of the first fragment, in seconds. */
+  decodeStartSec: number;
+  /** Earliest composition time of the first fragment's samples (tfdt + durations + trun composition offsets). */
+  presentationStartSec: number;
+  /** `trun` version of the first fragment: 1 allows negative composition offsets. */
+  trunVersion: number;
+  /** Edit list of the init segment: `[segmentDuration (movie timescale), mediaTime (track timescale)]` entries. */
+  edits: Array<[number, number]>;
+  /** Start of the media the edit list presents first, in seconds (0 without an edit list; -1 entries are empty edits). */
+  editMediaTimeSec: number;
+}
+
+interface Box {
+  type: string;
+  start: number;
+  body: number;
+  end: number;
+}
+
+function boxes(buf: Buffer, start = 0, end = buf.length): Box[] {
+  const out: Box[] = [];
+  for (let p = start; p + 8 <= end; ) {
+    let size = buf.readUInt32BE(p);
+    let header = 8;
+    if (size === 1) {
+      size = Number(buf.readBigUInt64BE(p + 8));
+      header = 16;
+    } else if (size === 0) size = end - p;
+    if (size < header || p + size > end) throw new Error(`bad box size ${size} at ${p}`);
+    out.push({ type: buf.toString('latin1', p + 4, p + 8), start: p, body: p + header, end: p + size });
+    p += size;
+  }
+  return out;
+}
+
+function find(buf: Buffer, path: string[], within: Box | null = null): Box {
+  let scope: Box | null = within;
+  for (const type of path) {
+    const found: Box | undefined = boxes(buf, scope ? scope.body : 0, scope ? scope.end : buf.length).find((b) => b.type === type);
+    if (!found) throw new Error(`no ${[...path].join('/')} box (missing ${type})`);
+    scope = found;
+  }
+  return scope!;
+}
+
+/**
+ * Reads the start of a single-track CMAF rendition: timescale and edit list from the init segment, tfdt and trun
+ * of the first media segment. Independent of ffprobe, whose mov demuxer (5.1) moves every pts of a track with
+ * negative composition offsets up by the largest of them, so it reports 0.067 s where a browser sees 0.
+ */
+export function fragmentTiming(init: Buffer, segment: Buffer): FragmentTiming {
+  const trak = find(init, ['moov', 'trak']);
+  const mdhd = find(init, ['mdia', 'mdhd'], trak);
+  const mdhdVersion = init[mdhd.body]!;
+  const timescale = init.readUInt32BE(mdhd.body + (mdhdVersion === 1 ? 20 : 12));
+  const edits: Array<[number, number]> = [];
+  const edts = boxes(init, trak.body, trak.end).find((b) => b.type === 'edts');
+  if (edts) {
+    const elst = find(init, ['elst'], edts);
+    const version = init[elst.body]!;
+    const count = init.readUInt32BE(elst.body + 4);
+    for (let i = 0, q = elst.body + 8; i < count; i++) {
+      if (version === 1) {
+        edits.push([Number(init.readBigUInt64BE(q)), Number(init.readBigInt64BE(q + 8))]);
+        q += 20;
+      } else {
+        edits.push([init.readUInt32BE(q), init.readInt32BE(q + 4)]);
+        q += 12;
+      }
+    }
+  }
+  const trex = find(init, ['moov', 'mvex', 'trex']);
+  let defaultDuration = init.readUInt32BE(trex.body + 12);
+
+  const traf = find(segment, ['moof', 'traf']);
+  const tfhd = find(segment, ['tfhd'], traf);
+  const tfhdFlags = segment.readUIntBE(tfhd.body + 1, 3);
+  let q = tfhd.body + 8;
+  if (tfhdFlags & 0x1) q += 8; // base-data-offset
+  if (tfhdFlags & 0x2) q += 4; // sample-description-index
+  if (tfhdFlags & 0x8) defaultDuration = segment.readUInt32BE(q);
+  const tfdt = find(segment, ['tfdt'], traf);
+  const base = segment[tfdt.body] === 1 ? Number(segment.readBigUInt64BE(tfdt.body + 4)) : segment.readUInt32BE(tfdt.body + 4);
+  const trun = find(segment, ['trun'], traf);
+  const trunVersion = segment[trun.body]!;
+  const flags = segment.readUIntBE(trun.body + 1, 3);
+  const count = segment.readUInt32BE(trun.body + 4);
+  let p = trun.body + 8;
+  if (flags & 0x1) p += 4; // data-offset
+  if (flags & 0x4) p += 4; // first-sample-flags
+  let dts = base;
+  let earliest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < count; i++) {
+    let duration = defaultDuration;
+    let offset = 0;
+    if (flags & 0x100) (duration = segment.readUInt32BE(p)), (p += 4);
+    if (flags & 0x200) p += 4;
+    if (flags & 0x400) p += 4;
+    if (flags & 0x800) (offset = trunVersion === 1 ? segment.readInt32BE(p) : segment.readUInt32BE(p)), (p += 4);
+    earliest = Math.min(earliest, dts + offset);
+    dts += duration;
+  }
+  const firstMedia = edits.find(([, mediaTime]) => mediaTime !== -1);
+  return {
+    timescale,
+    decodeStartSec: base / timescale,
+    presentationStartSec: earliest / timescale,
+    trunVersion,
+    edits,
+    editMediaTimeSec: (firstMedia?.[1] ?? 0) / timescale,
+  };
+}

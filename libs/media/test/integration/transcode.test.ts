@@ -16,7 +16,9 @@ import {
 } from '@kinora/media';
 import { ensureFfmpeg } from '../ensure-ffmpeg.js';
 import { source, SOURCES, type SourceName } from '../fixtures.js';
-import { child, expandTemplate, ffprobeJson, findAll, keyframeTimes, parseXml } from '../media-checks.js';
+import { child, expandTemplate, ffprobeJson, findAll, fragmentTiming, keyframeTimes, parseXml } from '../media-checks.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const work: string[] = [];
 afterAll(async () => {
@@ -70,7 +72,8 @@ describe.each(CASES)('transcode $name', ({ name, sizes }) => {
       expect(r.averageBandwidth).toBeLessThanOrEqual(r.bandwidth);
       expect(r.codecs).toMatch(spec.audio ? /^avc1\.64[0-9a-f]{4},mp4a\.40\.2$/ : /^avc1\.64[0-9a-f]{4}$/);
     }
-    expect(manifest.audio.map((a) => a.name)).toEqual(spec.audio ? expectedAudio(sizes.length) : []);
+    expect(manifest.audio.map((a) => a.name)).toEqual(spec.audio ? ['audio_128k'] : []);
+    expect(manifest.renditions.map((r) => r.audio)).toEqual(sizes.map(() => (spec.audio ? 'audio_128k' : null)));
     expect(manifest.durationSec).toBeCloseTo(spec.durationSec, 0);
   });
 
@@ -102,6 +105,36 @@ describe.each(CASES)('transcode $name', ({ name, sizes }) => {
     }
   });
 
+  // Regression: the hls muxer shifted every track by x264's negative DTS, so video started at 0.067 s (tfdt 0, first
+  // composition offset 2 frames) while audio started at 0: hls.js reported bufferSeekOverHole at the start.
+  it('starts video and audio at 0 in the first fMP4 segments', async () => {
+    const firstFragment = async (playlistPath: string) => {
+      const playlist = parseMediaPlaylist(await readFile(join(outputDir, playlistPath), 'utf8'));
+      const dir = join(outputDir, posix.dirname(playlistPath));
+      return fragmentTiming(await readFile(join(dir, playlist.initUri!)), await readFile(join(dir, playlist.segments[0]!.uri)));
+    };
+    for (const r of manifest.renditions) {
+      const timing = await firstFragment(r.playlist);
+      // The first frame (an IDR) is presented at 0; B-frames shown before their references use negative offsets.
+      expect({ name: r.name, decodeStart: timing.decodeStartSec, presentationStart: timing.presentationStartSec }).toEqual({
+        name: r.name,
+        decodeStart: 0,
+        presentationStart: 0,
+      });
+      expect(timing.edits.filter(([, mediaTime]) => mediaTime !== 0)).toEqual([]); // no empty edit, nothing skipped
+    }
+    for (const a of manifest.audio) {
+      const timing = await firstFragment(a.playlist);
+      expect(timing.decodeStartSec).toBe(0);
+      expect(timing.presentationStartSec).toBe(0);
+      expect(timing.edits.filter(([, mediaTime]) => mediaTime === -1)).toEqual([]); // no empty edit delaying it
+      // AAC priming (1024 samples at 48 kHz) is the first thing in the track and the edit list trims it: sound starts
+      // at 0 on the presentation timeline. ffprobe sees the same: the first packet, the priming, just before 0.
+      expect(timing.editMediaTimeSec).toBeCloseTo(1024 / 48000, 6);
+      expect(await firstPacketPts(await concatenated(outputDir, a.playlist))).toBeCloseTo(-timing.editMediaTimeSec, 4);
+    }
+  });
+
   it('puts keyframes at the same times in every rung, every 2 s', async () => {
     const times = await Promise.all(manifest.renditions.map(async (r) => keyframeTimes(await concatenated(outputDir, r.playlist))));
     for (const t of times) expect(t).toEqual(times[0]);
@@ -115,6 +148,9 @@ describe.each(CASES)('transcode $name', ({ name, sizes }) => {
     expect(master.independentSegments).toBe(true);
     expect(master.variants).toHaveLength(sizes.length);
     const groups = new Set(master.media.map((m) => m['GROUP-ID']));
+    // One audio rendition in one group that every variant shares: a level switch never switches audio.
+    expect(master.media.map((m) => m['URI'])).toEqual(spec.audio ? ['audio_128k/index.m3u8'] : []);
+    expect(new Set(master.variants.map((v) => v.attributes['AUDIO']))).toEqual(new Set(spec.audio ? ['audio'] : [undefined]));
     for (const v of master.variants) {
       expect(Number(v.attributes['BANDWIDTH'])).toBeGreaterThan(0);
       expect(v.attributes['RESOLUTION']).toMatch(/^\d+x\d+$/);
@@ -147,6 +183,9 @@ describe.each(CASES)('transcode $name', ({ name, sizes }) => {
     expect(mpd.attributes['type']).toBe('static');
     const sets = findAll(mpd, 'AdaptationSet');
     expect(sets.map((s) => s.attributes['contentType'])).toEqual(spec.audio ? ['video', 'audio'] : ['video']);
+    // The same single audio rendition as the HLS master.
+    const audioReps = spec.audio ? findAll(sets[1]!, 'Representation').map((r) => r.attributes['id']) : [];
+    expect(audioReps).toEqual(manifest.audio.map((a) => a.name));
     const reps = findAll(mpd, 'Representation');
     expect(reps).toHaveLength(manifest.renditions.length + manifest.audio.length);
     const hlsFiles = new Set<string>();
@@ -216,8 +255,12 @@ describe.each(CASES)('transcode $name', ({ name, sizes }) => {
   });
 });
 
-function expectedAudio(rungs: number): string[] {
-  return rungs > 3 ? ['audio_96k', 'audio_128k'] : ['audio_96k'];
+/** pts (s) of the first packet ffprobe reads from a file. */
+async function firstPacketPts(file: string): Promise<number> {
+  const { stdout } = await promisify(execFile)('ffprobe', [
+    '-v', 'error', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', file,
+  ]);
+  return Number(stdout.trim().split('\n')[0]);
 }
 
 /** init + segments of a rendition joined into one file (what a player feeds its decoder), cached per playlist. */
