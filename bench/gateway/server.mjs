@@ -16,7 +16,7 @@ async function bare() {
 // histogram, logs at LOG_LEVEL), CORS, JWT verification (jose, Ed25519, verified-token cache), rate limit in Redis
 // (a budget that is never reached), and the user upstream's policy (bulkhead, circuit breaker, timeout).
 async function gateway() {
-  const [{ generateKeyPair, exportJWK, SignJWT }, { loadConfig }, { TokenVerifier }, { createBaseApp, createLogger }, { gatewayPlugin }] = await Promise.all([
+  const [{ generateKeyPair, exportJWK, SignJWT }, { loadConfig }, { ACCESS_TOKEN_AUDIENCE, TokenVerifier }, { createBaseApp, createLogger }, { gatewayPlugin }] = await Promise.all([
     import('jose'),
     import('@kinora/config'),
     import('@kinora/auth'),
@@ -24,7 +24,7 @@ async function gateway() {
     import('@kinora/gateway'),
   ]);
   const issuer = 'http://bench.kinora.test';
-  const audience = 'kinora-api';
+  const audience = ACCESS_TOKEN_AUDIENCE;
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'EdDSA', use: 'sig' };
   const config = loadConfig({

@@ -4,7 +4,7 @@ import { loadConfig } from '@kinora/config';
 import { Database, runMigrations } from '@kinora/db';
 import { createInProcessEventBus, eventsMigrationsDir } from '@kinora/events';
 import { createLogger } from '@kinora/observability';
-import { TokenVerifier } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, TokenVerifier } from '@kinora/auth';
 import cluster from 'node:cluster';
 import { buildApp, isRealtimeWorker, joinPrimary, runPrimary } from '@kinora/realtime';
 
@@ -64,7 +64,7 @@ const app = await buildApp(config, {
   logger,
   bus,
   // Anonymous watchers only: the verifier is never asked.
-  verifier: new TokenVerifier({ issuer: config.publicUrl, audience: 'kinora-api', fetchJwks: async () => ({ keys: [] }) }),
+  verifier: new TokenVerifier({ issuer: config.publicUrl, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: async () => ({ keys: [] }) }),
   videos: async (id) => ({ id, ownerId: '00000000-0000-7000-8000-000000000000', visibility: 'public', state: 'ready', deleted: false }),
   counts: async (ids) => new Map(ids.map((id) => [id, counters.get(id) ?? { views: 0, likes: 0, dislikes: 0, comments: 0 }])),
   settings: { keyPrefix: `bench:rt:${process.pid}:`, maxRoomsPerSocket: 1 },
