@@ -27,6 +27,15 @@ if (build.status !== 0) {
   console.log('0 passed, 1 failed, 0 skipped');
   process.exit(build.status ?? 1);
 }
+// A whole run (no path or option given, as in CI) also type-checks the tests against the sources: Jest's swc
+// transform strips types without checking them.
+if (process.argv.length <= 2) {
+  const check = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.spec.json')], { cwd: root, stdio: 'inherit' });
+  if (check.status !== 0) {
+    console.log('0 passed, 1 failed, 0 skipped');
+    process.exit(check.status ?? 1);
+  }
+}
 const args = [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${resultsFile}`, ...process.argv.slice(2)];
 const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

@@ -193,7 +193,7 @@ async function journey(target: Target): Promise<string> {
     );
     expect(stats).toEqual(expected);
     // …and pushed to the socket on the other realtime instance (watching: Bob and Alice, one on each instance).
-    await waitUntil('exact counts pushed to realtime-2', () => counts.some((c) => c.views === 2 && c.likes === 1 && c.dislikes === 1 && c.comments === 2 && c.watching === 2), {
+    await waitUntil('exact counts pushed to the socket on the other instance', async () => counts.some((c) => c.views === 2 && c.likes === 1 && c.dislikes === 1 && c.comments === 2 && c.watching === 2), {
       timeoutMs: 30_000,
       intervalMs: 100,
     });
@@ -210,7 +210,7 @@ async function journey(target: Target): Promise<string> {
     expect(channel).toMatchObject({ id: alice.channelId, subscriberCount: 1, videoCount: 1 });
 
     // Bob's notifications: the reply, on his socket and in the REST list.
-    await waitUntil('reply notification on the socket', () => notifications.some((n) => n.kind === 'comment.reply'), { timeoutMs: 30_000, intervalMs: 100 });
+    await waitUntil('reply notification on the socket', async () => notifications.some((n) => n.kind === 'comment.reply'), { timeoutMs: 30_000, intervalMs: 100 });
     const listed = await api('/api/v1/notifications', { headers: bob.headers });
     expect(listed.body.items.map((n: { kind: string }) => n.kind)).toContain('comment.reply');
 
