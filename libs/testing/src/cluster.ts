@@ -141,11 +141,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (!existsSync(entry)) throw new HarnessError(`${entry} is missing: build first (npm run build)`);
   }
   const t0 = performance.now();
-  const [ffmpeg] = await Promise.all([
+  // nginx lives in /usr/sbin, which is not on a normal user's PATH: the edge gets its absolute path.
+  const [, nginx] = await Promise.all([
     ensureDebianPackage({ binary: 'ffmpeg', packages: ['ffmpeg'], logFile: join(runDir, 'logs', 'apt.log') }),
     ensureDebianPackage({ binary: 'nginx', packages: ['nginx'], logFile: join(runDir, 'logs', 'apt.log') }),
   ]);
-  void ffmpeg;
 
   let postgres: PostgresHandle | undefined;
   let redis: RedisHandle | undefined;
@@ -236,6 +236,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       'edge',
       edgePort,
       {
+        NGINX_BIN: nginx,
         EDGE_HTTP_PORT: String(edgePort),
         EDGE_LISTEN_HOST: '127.0.0.1',
         EDGE_RUN_DIR: join(runDir, 'edge'),
