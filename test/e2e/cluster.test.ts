@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { createTestDatabase, getFreePort, startCluster, waitUntil, type ClusterHandle, type TestDatabase } from '@kinora/testing';
+import { launchChromium, playInPage, startPlaybackServer, type Browser, type PlaybackServer } from '@kinora/testing/browser';
 
 const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 
@@ -22,6 +23,9 @@ let base: string;
 /** The ready public video of the cluster journey (the breaker test breaks and mends the comment service around it). */
 let readyVideoId: string | undefined;
 const sockets: Socket[] = [];
+/** Real playback: Debian's Chromium with hls.js and dash.js on a loopback page, the media from the platform. */
+let browser: Browser;
+let playerPage: PlaybackServer;
 
 const COMMON_ENV = {
   RATE_LIMIT_AUTH: 'off',
@@ -30,7 +34,7 @@ const COMMON_ENV = {
   TRANSCODE_PRESET: 'ultrafast',
 };
 
-beforeAll(() => {
+beforeAll(async () => {
   clipDir = mkdtempSync(join(tmpdir(), 'kinora-e2e-'));
   // Three seconds of 426x240 test pattern with a tone: rungs 144p and 240p.
   const ff = spawnSync(
@@ -39,9 +43,14 @@ beforeAll(() => {
     { encoding: 'utf8' },
   );
   if (ff.status !== 0) throw new Error(`ffmpeg could not make the test clip: ${ff.stderr ?? ff.error}`);
-});
+  playerPage = await startPlaybackServer();
+  browser = await launchChromium();
+  await browser.page.goto(`${playerPage.origin}/`);
+}, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await browser?.close();
+  await playerPage?.close();
   for (const s of sockets) s.disconnect();
   if (clipDir) rmSync(clipDir, { recursive: true, force: true });
 });
@@ -95,7 +104,8 @@ interface Target {
 }
 
 /**
- * One user's journey, the same in both modes: register → tus upload → transcode → HLS/DASH → subscribe, view, like,
+ * One user's journey, the same in both modes: register → tus upload → transcode → HLS/DASH played in Chromium →
+ * subscribe, view, like,
  * comment, reply → exact counts in the API and pushed on sockets → notification → chat. Returns the video's id.
  */
 async function journey(target: Target): Promise<string> {
@@ -157,6 +167,15 @@ async function journey(target: Target): Promise<string> {
     const mpd = await fetch(new URL(dash.pathname + dash.search, base));
     expect(mpd.status).toBe(200);
     expect(await mpd.text()).toContain('<MPD');
+
+    // Played for real in Chromium (hls.js and dash.js on another origin, as on a third-party site), top rung forced.
+    for (const [player, src] of [['hls', new URL(hls.pathname + hls.search, base).href], ['dash', new URL(dash.pathname + dash.search, base).href]] as const) {
+      const played = await playInPage(browser.page, { player, src, level: 1, rate: 2, timeoutMs: 30_000 });
+      await browser.page.evaluate(() => (globalThis as unknown as { kinoraStop(): void }).kinoraStop());
+      expect({ player, ended: played.ended, height: played.videoHeight, fatal: played.errors.filter((e) => e.fatal) }).toEqual({ player, ended: true, height: 240, fatal: [] });
+      expect(played.currentTime).toBeGreaterThanOrEqual(played.duration - 0.5);
+    }
+    expect(browser.pageErrors).toEqual([]);
 
     // Bob watches on realtime-2 directly (the chat REST routes go to realtime-1), Alice on realtime-1.
     const bobSocket = await connect(target.realtime[1], bob.token);

@@ -8,12 +8,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { buildLadder, parseMasterPlaylist, transcode, type TranscodeManifest } from '@kinora/media';
-import { ensureChromium } from '../ensure-chromium.js';
+import type { Page } from 'playwright-core';
+import { buildLadder, mediaContentType, parseMasterPlaylist, transcode, type TranscodeManifest } from '@kinora/media';
+import { launchChromium, playInPage, startPlaybackServer, type Browser, type PlaybackServer, type PlayOptions, type PlayResult } from '@kinora/testing/browser';
 import { ensureFfmpeg } from '../ensure-ffmpeg.js';
 import { source, SOURCES } from '../fixtures.js';
-import { startPlaybackServer, type PlaybackServer } from '../playback/server.js';
 
 const SPEC = SOURCES.playback480;
 /** The rungs the fixture gets (pure, so the tests can be listed before anything runs). */
@@ -29,83 +28,33 @@ const RATE = 2;
 const PLAY_TIMEOUT_MS = 20_000;
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '../../../../.cache/test-artifacts/playback');
 
-interface PlayResult {
-  ended: boolean;
-  timedOut: boolean;
-  currentTime: number;
-  duration: number;
-  videoHeight: number;
-  frameHeights: number[];
-  heightsAfterSwitch: number[];
-  switchedAt: number | null;
-  levels: number[];
-  errors: Array<{ source: string; fatal: boolean; type?: string; details: string }>;
-  stalls: Array<{ source: string; details: string; t: number }>;
-  waiting: number;
-  /** Seeks in place the page made while everything was buffered but the element sat still (see player.html). */
-  nudges: number;
-  log: string[];
-}
-
-interface PlayOptions {
-  player: 'hls' | 'dash';
-  src: string;
-  level: number;
-  switchTo?: number;
-  switchAfterSec?: number;
-  rate: number;
-  timeoutMs: number;
-}
-
 let outputDir: string;
-let userDataDir: string;
 let manifest: TranscodeManifest;
 let server: PlaybackServer;
-let context: BrowserContext;
+let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 
 beforeAll(async () => {
   await ensureFfmpeg();
-  const executablePath = await ensureChromium();
   outputDir = await mkdtemp(join(tmpdir(), 'kinora-playback-'));
-  userDataDir = await mkdtemp(join(tmpdir(), 'kinora-chromium-'));
   manifest = await transcode({ input: await source('playback480'), outputDir, poster: false, storyboard: false });
-  server = await startPlaybackServer(outputDir);
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-    viewport: { width: 854, height: 480 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  server = await startPlaybackServer({ mediaRoot: outputDir, contentType: mediaContentType });
+  browser = await launchChromium({ viewport: { width: 854, height: 480 } });
+  ({ page, pageErrors } = browser);
   await page.goto(`${server.origin}/`);
   await page.waitForFunction(() => typeof (globalThis as unknown as { kinoraPlay?: unknown }).kinoraPlay === 'function');
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 180_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.close();
-  for (const dir of [outputDir, userDataDir]) if (dir) await rm(dir, { recursive: true, force: true });
+  if (outputDir) await rm(outputDir, { recursive: true, force: true });
 });
 
 async function play(options: Omit<PlayOptions, 'rate' | 'timeoutMs'>, screenshot: string): Promise<PlayResult> {
-  const result = await page.evaluate(
-    (o) => (globalThis as unknown as { kinoraPlay(o: PlayOptions): Promise<PlayResult> }).kinoraPlay(o),
-    { ...options, rate: RATE, timeoutMs: PLAY_TIMEOUT_MS },
-  );
+  const result = await playInPage(page, { ...options, rate: RATE, timeoutMs: PLAY_TIMEOUT_MS });
   await page.screenshot({ path: join(ARTIFACTS, `${screenshot}.png`) }).catch(() => undefined);
   await page.evaluate(() => (globalThis as unknown as { kinoraStop(): void }).kinoraStop());
   // The whole story when something is off: Jest shows it next to the failed expectation.
