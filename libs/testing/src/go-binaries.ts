@@ -187,14 +187,19 @@ async function withLock<T>(lockFile: string, what: string, fn: () => Promise<T>,
         rmSync(lockFile, { force: true });
       }
     }
-    const holder = Number.parseInt(readFileSync(lockFile, { encoding: 'utf8', flag: 'r' }) || '0', 10);
+    let holder: number;
+    try {
+      holder = Number.parseInt(readFileSync(lockFile, 'utf8') || '0', 10);
+    } catch {
+      continue; // released between our open and our read
+    }
     if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) {
       rmSync(lockFile, { force: true }); // left by a killed build
       continue;
     }
     if (Date.now() > deadline) throw new HarnessError(`${what}: ${lockFile} is still held by pid ${holder} after ${timeoutMs / 60_000} min`);
     if (!told) {
-      process.stderr.write(`[@kinora/testing] waiting for pid ${holder}, which is building ${what} (${lockFile})\n`);
+      process.stderr.write(`[@kinora/testing] ${what}: waiting for pid ${holder}, which holds the build lock ${lockFile}\n`);
       told = true;
     }
     await sleep(1_000);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   ensureHelm,
@@ -67,12 +67,12 @@ describe('vendoredCrdsDir', () => {
 
 describe('kube-apiserver + etcd', () => {
   let k8s: KubernetesHandle;
-  const runDir = join(work, 'run');
+  let runDir: string;
 
   beforeAll(async () => {
-    mkdirSync(runDir);
     // The first run on a machine builds etcd, kube-apiserver and kubectl from the Go module proxy (~6-8 min on 2 cores).
-    k8s = await startKubernetes({ runDir });
+    k8s = await startKubernetes();
+    runDir = dirname(dirname(k8s.kubeconfig)); // <tmp>/kinora-test-XXXXXX/kubernetes/kubeconfig
   }, 30 * 60_000);
 
   afterAll(async () => {
@@ -90,6 +90,7 @@ describe('kube-apiserver + etcd', () => {
     expect(parsed.clientVersion.gitVersion).toBe(KUBERNETES_VERSION);
     expect(parsed.serverVersion.gitVersion).toBe(KUBERNETES_VERSION);
     expect(k8s.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(runDir).toMatch(/\/kinora-test-[^/]+$/); // a harness run folder: stale-run cleanup covers it
   });
 
   it('accepts the vendored operator CRDs and reports them Established', async () => {
@@ -171,6 +172,56 @@ spec: { partitions: ${partitions}, replicas: 1 }
     expect(pids.every(alive)).toBe(true);
     await k8s.stop();
     expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(runDir)).toBe(false);
+  });
+});
+
+describe('getTestKubernetes in a worker process', () => {
+  const dist = join(process.cwd(), 'libs', 'testing', 'dist');
+
+  /** A Node process that takes the worker's cluster, prints its kubeconfig, then exits or idles as told. */
+  function worker(then: 'exit' | 'idle'): Promise<{ child: ChildProcess; kubeconfig: string }> {
+    const script =
+      `const m = await import(${JSON.stringify(join(dist, 'index.js'))});` +
+      `const a = await m.getTestKubernetes({}); const b = await m.getTestKubernetes({});` +
+      `if (a !== b) throw new Error('not reused');` +
+      `console.log('KUBECONFIG=' + a.kubeconfig);` +
+      (then === 'exit' ? 'process.exit(0);' : 'setInterval(() => {}, 1000);');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    return new Promise((resolvePromise, reject) => {
+      let out = '';
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /KUBECONFIG=(\S+)/.exec(out);
+        if (m) resolvePromise({ child, kubeconfig: m[1]! });
+      });
+      child.once('exit', (code) => {
+        if (!/KUBECONFIG=/.test(out)) reject(new Error(`worker exited with ${code}: ${err}`));
+      });
+    });
+  }
+
+  it('starts one cluster lazily, reuses it, and stops it when the process exits', async () => {
+    const { child, kubeconfig } = await worker('exit');
+    const runDir = dirname(dirname(kubeconfig));
+    await new Promise((r) => child.once('exit', r));
+    expect(existsSync(runDir)).toBe(false);
+  });
+
+  it('leaves nothing behind a worker killed outright once the next run cleans up', async () => {
+    const { child, kubeconfig } = await worker('idle');
+    const runDir = dirname(dirname(kubeconfig));
+    const pids = pidsOf(runDir);
+    expect(pids.length).toBe(2);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(pids.every(alive)).toBe(true); // orphans of the killed worker
+    const { cleanupStaleRunDirs } = (await import(join(dist, 'internal', 'run-dir.js'))) as { cleanupStaleRunDirs(): string[] };
+    expect(cleanupStaleRunDirs()).toContain(runDir);
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(runDir)).toBe(false);
   });
 });
 
