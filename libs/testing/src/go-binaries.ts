@@ -97,6 +97,9 @@ function etcdSpec(kubernetesVersion = KUBERNETES_VERSION): GoToolchainSpec {
     wrapper: 'etcd',
     module: 'go.etcd.io/etcd/server/v3',
     version: ETCD_VERSION,
+    // Upstream points its sibling modules (api, client/pkg, client/v3, pkg) at ../<folder>: all are released with
+    // the same tag, so the wrapper pins each to it. `=> ./FORBIDDEN_DEPENDENCY` only guards upstream's own tree.
+    replace: (from, to) => (to.startsWith('../') ? `${from} => ${from} ${ETCD_VERSION}` : to.startsWith('./') ? undefined : `${from} => ${to}`),
     binaries: [{ name: 'etcd', pkg: 'go.etcd.io/etcd/server/v3', ldflags: [], coldEstimate: '~1 min' }],
   };
 }
