@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stagingVersion, withBuildLock, wrapperGoMod } from './go-binaries.js';
+import { ensureHelm, stagingVersion, withBuildLock, wrapperGoMod } from './go-binaries.js';
 
 const upstream = `module k8s.io/kubernetes
 
@@ -87,5 +87,20 @@ describe('build lock', () => {
     });
     await Promise.all([first, second]);
     expect(order).toEqual(['first start', 'first end', 'second']);
+  });
+});
+
+describe('without Go', () => {
+  it('says that Go is needed instead of failing obscurely', async () => {
+    const saved = { PATH: process.env.PATH, KINORA_CACHE_DIR: process.env.KINORA_CACHE_DIR };
+    process.env.PATH = '/nonexistent';
+    process.env.KINORA_CACHE_DIR = mkdtempSync(join(tmpdir(), 'kinora-cache-')); // nothing cached there
+    try {
+      await expect(ensureHelm()).rejects.toThrow(/built with Go, and `go` is not on PATH: install Go 1\.26 or later/);
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.KINORA_CACHE_DIR === undefined) delete process.env.KINORA_CACHE_DIR;
+      else process.env.KINORA_CACHE_DIR = saved.KINORA_CACHE_DIR;
+    }
   });
 });
