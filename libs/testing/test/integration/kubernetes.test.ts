@@ -175,6 +175,25 @@ spec: { partitions: ${partitions}, replicas: 1 }
   });
 });
 
+describe('with kube-controller-manager', () => {
+  it('finishes a namespace deletion and stops all three processes', async () => {
+    const k8s = await startKubernetes({ controllerManager: true });
+    const runDir = dirname(dirname(k8s.kubeconfig));
+    try {
+      expect((await k8s.kubectl(['create', 'namespace', 'doomed'])).code).toBe(0);
+      // Without the namespace controller this would stay Terminating forever.
+      const deleted = await k8s.kubectl(['delete', 'namespace', 'doomed', '--wait=true', '--timeout=40s']);
+      expect(deleted.stderr).toBe('');
+      expect((await k8s.kubectl(['get', 'namespace', 'doomed'])).stderr).toContain('NotFound');
+    } finally {
+      const pids = pidsOf(runDir);
+      expect(pids.length).toBe(3);
+      await k8s.stop();
+      expect(pids.filter(alive)).toEqual([]);
+    }
+  }, 120_000);
+});
+
 describe('getTestKubernetes in a worker process', () => {
   const dist = join(process.cwd(), 'libs', 'testing', 'dist');
 
