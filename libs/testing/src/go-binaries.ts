@@ -84,7 +84,7 @@ function kubernetesSpec(version = KUBERNETES_VERSION): GoToolchainSpec {
     replace: (from, to) => (to.startsWith('./staging/') ? `${from} => ${from} ${staging}` : `${from} => ${to}`),
     binaries: [
       { name: 'kube-apiserver', pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', ldflags, coldEstimate: '~5 min' },
-      { name: 'kube-controller-manager', pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager', ldflags, coldEstimate: '~1 min' },
+      { name: 'kube-controller-manager', pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager', ldflags, coldEstimate: '~2 min' },
       { name: 'kubectl', pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags, coldEstimate: '~1 min' },
     ],
   };
@@ -114,7 +114,7 @@ const helmSpec: GoToolchainSpec = {
       name: 'helm',
       pkg: 'helm.sh/helm/v4/cmd/helm',
       ldflags: [`-X helm.sh/helm/v4/internal/version.version=${HELM_VERSION}`, '-X helm.sh/helm/v4/internal/version.gitTreeState=clean'],
-      coldEstimate: '~2 min',
+      coldEstimate: '~4 min',
     },
   ],
 };
@@ -129,7 +129,7 @@ const promtoolSpec: GoToolchainSpec = {
       name: 'promtool',
       pkg: 'github.com/prometheus/prometheus/cmd/promtool',
       ldflags: [`-X github.com/prometheus/common/version.Version=${prometheusRelease(PROMETHEUS_VERSION)}`],
-      coldEstimate: '~3 min',
+      coldEstimate: '~6 min',
     },
   ],
 };
