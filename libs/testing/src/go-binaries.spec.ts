@@ -1,8 +1,18 @@
-import { describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureHelm, stagingVersion, withBuildLock, wrapperGoMod } from './go-binaries.js';
+
+const temps: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
 
 const upstream = `module k8s.io/kubernetes
 
@@ -64,7 +74,7 @@ describe('stagingVersion', () => {
 
 describe('build lock', () => {
   it('takes over a lock whose holder is gone and releases it afterwards', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kinora-lock-'));
+    const dir = tempDir('kinora-lock-');
     const lock = join(dir, 'build.lock');
     writeFileSync(lock, '999999999\n'); // no such pid
     const seen = await withBuildLock(lock, 'test', async () => readFileSync(lock, 'utf8').trim());
@@ -73,7 +83,7 @@ describe('build lock', () => {
   });
 
   it('serialises two holders', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kinora-lock-'));
+    const dir = tempDir('kinora-lock-');
     const lock = join(dir, 'build.lock');
     const order: string[] = [];
     const first = withBuildLock(lock, 'first', async () => {
@@ -94,7 +104,7 @@ describe('without Go', () => {
   it('says that Go is needed instead of failing obscurely', async () => {
     const saved = { PATH: process.env.PATH, KINORA_CACHE_DIR: process.env.KINORA_CACHE_DIR };
     process.env.PATH = '/nonexistent';
-    process.env.KINORA_CACHE_DIR = mkdtempSync(join(tmpdir(), 'kinora-cache-')); // nothing cached there
+    process.env.KINORA_CACHE_DIR = tempDir('kinora-cache-'); // nothing cached there
     try {
       await expect(ensureHelm()).rejects.toThrow(/built with Go, and `go` is not on PATH: install Go 1\.26 or later/);
     } finally {
