@@ -15,3 +15,26 @@ export { getFreePort, getFreePorts } from './internal/ports.js';
 export { CONTRACT_OPERATIONS, operationsOf } from './api-contract.js';
 export { HarnessError } from './internal/process.js';
 export { startCluster, type ClusterHandle, type ClusterOptions, type ClusterProcess } from './cluster.js';
+export {
+  startKubernetes,
+  getTestKubernetes,
+  connectKubernetes,
+  vendoredCrdsDir,
+  TEST_KUBECONFIG,
+  type StartKubernetesOptions,
+  type KubernetesHandle,
+  type KubectlResult,
+} from './kubernetes.harness.js';
+export {
+  ensureHelm,
+  ensureKubectl,
+  ensurePromtool,
+  ensureKubernetesBinaries,
+  stagingVersion,
+  wrapperGoMod,
+  KUBERNETES_VERSION,
+  ETCD_VERSION,
+  HELM_VERSION,
+  PROMETHEUS_VERSION,
+  type KubernetesBinaries,
+} from './go-binaries.js';

@@ -18,6 +18,11 @@ describe('getTestEnv', () => {
     });
   });
 
+  it('passes TEST_KUBECONFIG through when set, and leaves it out otherwise', () => {
+    expect(getTestEnv({ ...full, TEST_KUBECONFIG: '/tmp/kubeconfig' }).kubeconfig).toBe('/tmp/kubeconfig');
+    expect('kubeconfig' in getTestEnv(full)).toBe(false);
+  });
+
   it('names only the variables that are missing', () => {
     const { [TEST_ENV_VARS.redisUrl]: _redis, ...withoutRedis } = full;
     expect(() => getTestEnv(withoutRedis)).toThrow(/^@kinora\/testing: TEST_REDIS_URL not set/);

@@ -15,6 +15,12 @@ export interface TestEnv {
   redisUrl: string;
   /** `host:port` of each Kafka broker. */
   kafkaBrokers: string[];
+  /**
+   * `TEST_KUBECONFIG` when the developer points tests at an existing cluster; otherwise undefined. The global
+   * setup never starts Kubernetes: a suite that needs it calls `getTestKubernetes()`, which uses this cluster
+   * or starts one for its Jest worker, and reads `.kubeconfig` from the handle.
+   */
+  kubeconfig?: string;
 }
 
 /** Splits `TEST_KAFKA_BROKERS` ("a:1,b:2"). */
@@ -44,5 +50,6 @@ export function getTestEnv(env: NodeJS.ProcessEnv = process.env): TestEnv {
     databaseReplicaUrl: env[TEST_ENV_VARS.databaseReplicaUrl]!,
     redisUrl: env[TEST_ENV_VARS.redisUrl]!,
     kafkaBrokers,
+    ...(env.TEST_KUBECONFIG ? { kubeconfig: env.TEST_KUBECONFIG } : {}),
   };
 }

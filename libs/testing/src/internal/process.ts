@@ -95,6 +95,14 @@ export class ServiceProcess {
     }
   }
 
+  /**
+   * Lets the Node process exit while this child runs (a service shared for the life of a Jest worker, stopped by
+   * the exit hook below instead of an afterAll).
+   */
+  unref(): void {
+    this.child.unref();
+  }
+
   /** Synchronous last resort (process exit, Ctrl-C). */
   killNow(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.running) {

@@ -31,6 +31,10 @@ function seconds(ms: number | undefined): string {
 }
 
 /**
+ * Kubernetes is deliberately not started here: suites that need it call `getTestKubernetes()` (one cluster per
+ * Jest worker, started on first use, or the one `TEST_KUBECONFIG` names), so a run of unrelated suites never
+ * builds or starts it. Its run folders are `kinora-test-*` folders too, so the stale-run cleanup below covers them.
+ *
  * Starts PostgreSQL (primary + replica), Redis and Kafka unless `TEST_*` variables point at existing ones, and
  * exports their addresses as `TEST_*` variables, which the Jest workers inherit. `KINORA_TEST_SERVICES=none`
  * skips it all (a run of pure unit tests).
