@@ -1,5 +1,6 @@
 // The charts, rendered and checked without a cluster: lint, every profile's manifests, the values README.
 // helm comes from KINORA_HELM when set (a local build), else from the harness (`ensureHelm`).
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { ensureHelm } from '@kinora/testing';
 import { TOPICS } from '@kinora/contracts';
 import { join } from 'node:path';
