@@ -56,13 +56,19 @@ test('the generated secrets are kept: a render against the cluster reuses the li
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'kinora-secrets', namespace: ns },
+      // As the first install left it: owned by the release.
+      metadata: {
+        name: 'kinora-secrets',
+        namespace: ns,
+        labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+        annotations: { 'meta.helm.sh/release-name': 'kinora', 'meta.helm.sh/release-namespace': ns },
+      },
       type: 'Opaque',
       stringData: { 'media-signing-key': media, 'gateway-identity-secret': identity },
     }),
   );
   const rendered = parseManifests(
-    await runOk(helm, ['template', 'kinora', chartDir, '--namespace', ns, '--dry-run=server', '--kubeconfig', k8s!.kubeconfig, ...profileArgs('default')]),
+    await runOk(helm, ['template', 'kinora', chartDir, '--namespace', ns, '--dry-run=server', '--is-upgrade', '--kubeconfig', k8s!.kubeconfig, ...profileArgs('default')]),
   );
   const secret = rendered.find((m) => m.kind === 'Secret' && m.metadata.name === 'kinora-secrets');
   expect(secret).toBeDefined();

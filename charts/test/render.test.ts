@@ -340,3 +340,35 @@ describe('docs', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('values edge cases', () => {
+  test('a database added with only instances and storage renders, with the Pooler defaults', async () => {
+    const out = parseManifests(
+      await template(helm, 'default', [
+        '--set', 'postgresql.cnpg.clusters.extra.instances=1',
+        '--set', 'postgresql.cnpg.clusters.extra.storage.size=1Gi',
+        '--set', 'postgresql.cnpg.clusters.extra.pooler.enabled=true',
+        '--set', 'services.like.database=extra',
+      ]),
+    );
+    const pooler = out.find((m) => m.kind === 'Pooler' && m.spec.cluster.name === 'kinora-pg-extra');
+    expect(pooler?.spec).toMatchObject({ instances: 2, type: 'rw', pgbouncer: { poolMode: 'session' } });
+    const like = out.find((m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-like')!;
+    expect(envOf(like).get('DATABASE_URL').value).toContain('@kinora-pg-extra-pooler-rw.kinora.svc:5432/');
+    expect(envOf(like).has('DATABASE_REPLICA_URLS')).toBe(false);
+  });
+
+  test('a service pointed at an unknown database fails the render with the value named', async () => {
+    const r = await run(helm, ['template', 'kinora', chartDir, '--set', 'services.like.database=nope']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('services.like.database');
+  });
+
+  test('a disabled service disappears from every object, its callers and the NetworkPolicies', async () => {
+    const out = parseManifests(await template(helm, 'default', ['--set', 'services.realtime.enabled=false', '--set', 'networkPolicy.enabled=true']));
+    expect(out.filter((m) => m.metadata.name === 'kinora-realtime')).toHaveLength(0);
+    expect(out.filter((m) => m.kind === 'Ingress').map((m) => m.metadata.name).sort()).toEqual(['kinora-api', 'kinora-media', 'kinora-uploads']);
+    const gw = out.find((m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-gateway')!;
+    expect(envOf(gw).has('REALTIME_SERVICE_URL')).toBe(false);
+  });
+});
