@@ -118,6 +118,7 @@ describe.each(PROFILES)('profile %s', (profile) => {
       const pod = d.spec.template.spec;
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.enableServiceLinks).toBe(false);
       const c = container(d);
       expect(c.securityContext).toMatchObject({
         runAsNonRoot: true,
