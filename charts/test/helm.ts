@@ -60,3 +60,59 @@ export function parseManifests(text: string): Manifest[] {
   }
   return out;
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Schema = any;
+
+/** The openAPIV3Schema of every served version of every CRD in `dir`, by `apiVersion` + kind. */
+export function loadCrdSchemas(files: string[], read: (f: string) => string): Map<string, Schema> {
+  const out = new Map<string, Schema>();
+  for (const f of files) {
+    for (const crd of parseAllDocuments(read(f)).map((d) => d.toJS() as Schema)) {
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      for (const v of crd.spec.versions) if (v.served) out.set(`${crd.spec.group}/${v.name} ${crd.spec.names.kind}`, v.schema.openAPIV3Schema);
+    }
+  }
+  return out;
+}
+
+/**
+ * The structural part of what the API server checks against a CRD: types, enums, required fields and no unknown
+ * fields (kubectl validates strictly). CEL rules and formats are left to the server-side dry run.
+ */
+export function crdProblems(value: unknown, schema: Schema, path: string): string[] {
+  const out: string[] = [];
+  if (value === null || value === undefined || !schema) return out;
+  if (schema['x-kubernetes-int-or-string']) {
+    if (typeof value !== 'number' && typeof value !== 'string') out.push(`${path}: integer or string expected`);
+    return out;
+  }
+  switch (schema.type) {
+    case 'object': {
+      if (typeof value !== 'object' || Array.isArray(value)) return [`${path}: object expected`];
+      const obj = value as Record<string, unknown>;
+      for (const r of schema.required ?? []) if (!(r in obj)) out.push(`${path}: ${r} is required`);
+      for (const [k, v] of Object.entries(obj)) {
+        if (schema.properties && k in schema.properties) out.push(...crdProblems(v, schema.properties[k], `${path}.${k}`));
+        else if (typeof schema.additionalProperties === 'object') out.push(...crdProblems(v, schema.additionalProperties, `${path}.${k}`));
+        else if (!schema['x-kubernetes-preserve-unknown-fields']) out.push(`${path}: unknown field ${k}`);
+      }
+      break;
+    }
+    case 'array':
+      if (!Array.isArray(value)) return [`${path}: array expected`];
+      value.forEach((x, i) => out.push(...crdProblems(x, schema.items, `${path}[${i}]`)));
+      break;
+    case 'string':
+      if (typeof value !== 'string') out.push(`${path}: string expected, got ${JSON.stringify(value)}`);
+      else if (schema.enum && !schema.enum.includes(value)) out.push(`${path}: ${value} is not one of ${schema.enum.join(', ')}`);
+      break;
+    case 'integer':
+      if (!Number.isInteger(value)) out.push(`${path}: integer expected, got ${JSON.stringify(value)}`);
+      break;
+    case 'boolean':
+      if (typeof value !== 'boolean') out.push(`${path}: boolean expected`);
+      break;
+  }
+  return out;
+}

@@ -1,8 +1,9 @@
 // The charts, rendered and checked without a cluster: lint, every profile's manifests, the values README.
 // helm comes from KINORA_HELM when set (a local build), else from the harness (`ensureHelm`).
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { ensureHelm } from '@kinora/testing';
+import { ensureHelm, vendoredCrdsDir } from '@kinora/testing';
 import { TOPICS } from '@kinora/contracts';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   PROFILES,
@@ -10,6 +11,8 @@ import {
   chartDir,
   chartsDir,
   commonChartDir,
+  crdProblems,
+  loadCrdSchemas,
   parseManifests,
   profileArgs,
   run,
@@ -166,6 +169,21 @@ describe.each(PROFILES)('profile %s', (profile) => {
         expect(env.get('KAFKA_TOPIC_PARTITIONS').value).toMatch(/^\d+$/);
         expect(env.get('KAFKA_REPLICATION_FACTOR').value).toMatch(/^\d+$/);
       }
+    }
+  });
+
+  test('custom resources match the vendored CRDs of Strimzi, prometheus-operator and CloudNativePG', () => {
+    const dir = vendoredCrdsDir();
+    const schemas = loadCrdSchemas(
+      readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)),
+      (f) => readFileSync(f, 'utf8'),
+    );
+    const custom = rendered.get(profile)!.filter((m) => /\.(strimzi\.io|coreos\.com|cnpg\.io)\//.test(m.apiVersion));
+    expect(custom.length).toBeGreaterThan(0);
+    for (const m of custom) {
+      const schema = schemas.get(`${m.apiVersion} ${m.kind}`);
+      expect({ object: `${m.kind}/${m.metadata.name}`, known: schema !== undefined }).toEqual({ object: `${m.kind}/${m.metadata.name}`, known: true });
+      expect(crdProblems(m.spec, schema.properties.spec, `${m.kind}/${m.metadata.name}.spec`)).toEqual([]);
     }
   });
 
