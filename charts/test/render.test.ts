@@ -57,7 +57,6 @@ const named = (profile: Profile, kind: string, name: string): Manifest => {
 const container = (d: Manifest): any => d.spec.template.spec.containers[0];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const envOf = (d: Manifest): Map<string, any> => new Map(container(d).env.map((e: { name: string }) => [e.name, e]));
-const fullname = (_profile: Profile): string => 'kinora';
 
 describe('lint', () => {
   test('both charts pass helm lint --strict', async () => {
@@ -108,7 +107,7 @@ describe.each(PROFILES)('profile %s', (profile) => {
   });
 
   test('one Deployment per service, running its own entry of the image', () => {
-    expect(of(profile, 'Deployment').map((d) => d.metadata.name).sort()).toEqual(SERVICES.map((s) => `${fullname(profile)}-${s}`).sort());
+    expect(of(profile, 'Deployment').map((d) => d.metadata.name).sort()).toEqual(SERVICES.map((s) => `kinora-${s}`).sort());
     for (const s of SERVICES) {
       const c = container(named(profile, 'Deployment', `kinora-${s}`));
       expect(c.command).toEqual(['node', `apps/${s}/dist/main.js`]);
