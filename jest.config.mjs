@@ -36,7 +36,7 @@ export default {
   // Jest compiles that one package to CommonJS.
   transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
   moduleNameMapper,
-  testMatch: ['<rootDir>/{apps,libs,operators,bench}/**/*.spec.ts', '<rootDir>/{apps,libs,operators}/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/{apps,libs,operators,bench}/**/*.spec.ts', '<rootDir>/{apps,libs,operators}/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts', '<rootDir>/charts/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   globalSetup: '<rootDir>/libs/testing/src/jest/global-setup.ts',
   globalTeardown: '<rootDir>/libs/testing/src/jest/global-teardown.ts',
