@@ -34,6 +34,9 @@ describe.each(PROFILES)('profile %s', (profile) => {
   test('every object passes a server-side dry run', async () => {
     const ns = namespaceOf(profile);
     await kubectlOk(['create', 'namespace', ns]);
+    // A real cluster's service-account controller gives every namespace its `default` account; this API server runs
+    // without controllers, and the helm test Pod (which mounts no token) is admitted only if the account exists.
+    await kubectlOk(['create', 'serviceaccount', 'default', '--namespace', ns]);
     const manifest = await template(helm, profile, [], 'kinora', ns);
     const objects = parseManifests(manifest);
     expect(objects.length).toBeGreaterThan(30);
