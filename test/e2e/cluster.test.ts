@@ -36,10 +36,13 @@ const COMMON_ENV = {
 
 beforeAll(async () => {
   clipDir = mkdtempSync(join(tmpdir(), 'kinora-e2e-'));
-  // Three seconds of 426x240 test pattern with a tone: rungs 144p and 240p.
+  // 3.2 s of 426x240 test pattern with a tone: rungs 144p and 240p. 3.2 s is 80 video frames at 25 fps and exactly
+  // 150 AAC frames at 48 kHz, so both tracks end together: with an audio track a few ms longer than the video (3 s:
+  // 3.008 s), dash.js 5 sometimes pauses itself at the video's end and seeks back 0.5 s on a loaded machine (seen
+  // in CI; see the session notes), which is a player quirk this suite is not about.
   const ff = spawnSync(
     'ffmpeg',
-    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=426x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', join(clipDir, 'clip.mp4')],
+    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=426x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '3.2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', join(clipDir, 'clip.mp4')],
     { encoding: 'utf8' },
   );
   if (ff.status !== 0) throw new Error(`ffmpeg could not make the test clip: ${ff.stderr ?? ff.error}`);
@@ -172,6 +175,7 @@ async function journey(target: Target): Promise<string> {
     for (const [player, src] of [['hls', new URL(hls.pathname + hls.search, base).href], ['dash', new URL(dash.pathname + dash.search, base).href]] as const) {
       const played = await playInPage(browser.page, { player, src, level: 1, rate: 2, timeoutMs: 30_000 });
       await browser.page.evaluate(() => (globalThis as unknown as { kinoraStop(): void }).kinoraStop());
+      if (!played.ended) process.stderr.write(`[e2e playback] ${player}: ${JSON.stringify({ ...played, log: undefined })}\n  ${played.log.join('\n  ')}\n`);
       expect({ player, ended: played.ended, height: played.videoHeight, fatal: played.errors.filter((e) => e.fatal) }).toEqual({ player, ended: true, height: 240, fatal: [] });
       expect(played.currentTime).toBeGreaterThanOrEqual(played.duration - 0.5);
     }
