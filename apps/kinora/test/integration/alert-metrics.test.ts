@@ -1,0 +1,113 @@
+// Every metric the chart's alert rules (charts/kinora/files/prometheus-rules.yaml) query is one the platform really
+// exports: the all-in-one app runs in-process with every service (as in embedded-chain.test.ts), serves a request of
+// each route class, and its `/metrics` is scraped. A rule naming a metric nobody exports would never fire.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { loadConfig } from '@kinora/config';
+import { Database } from '@kinora/db';
+import { createLogger } from '@kinora/observability';
+import { createTestDatabase, type TestDatabase } from '@kinora/testing';
+import { buildKinora } from '../../src/app.js';
+
+const rulesFile = fileURLToPath(new URL('../../../../charts/kinora/files/prometheus-rules.yaml', import.meta.url));
+
+const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'inf', 'nan', 'atan2']);
+
+/**
+ * The metric names a PromQL expression reads, parsed roughly: strings, label matchers (`{...}`), ranges (`[...]`)
+ * and grouping label lists (`by (...)` etc.) are dropped; what is left of the identifiers, minus functions (followed
+ * by `(`) and keywords, are metric names.
+ */
+function metricNames(expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  const out = new Set<string>();
+  for (const m of stripped.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(\s*\()?/g)) {
+    if (m[2] || PROMQL_KEYWORDS.has(m[1]!.toLowerCase())) continue;
+    out.add(m[1]!);
+  }
+  return [...out].sort();
+}
+
+/** The sample names a Prometheus text exposition declares: `# TYPE` lines, with a histogram's and summary's series. */
+function exportedNames(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const [, name, type] = m as unknown as [string, string, string];
+    if (type === 'histogram') for (const s of ['_bucket', '_count', '_sum']) out.add(name + s);
+    else if (type === 'summary') for (const s of ['', '_count', '_sum']) out.add(name + s);
+    else out.add(name);
+  }
+  return out;
+}
+
+describe('metricNames (the PromQL reader)', () => {
+  it('finds the metrics and skips functions, keywords, labels and ranges', () => {
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (job, le) (rate(a_bucket{route=~"/api/.*", x!="b_total"}[5m]))) > 1 and on (job) max without (instance) (c:recorded) == bool 1 unless d offset 5m',
+      ),
+    ).toEqual(['a_bucket', 'c:recorded', 'd']);
+  });
+});
+
+describe('the alert rules query only exported metrics', () => {
+  let tdb: TestDatabase;
+  let database: Database;
+  let app: FastifyInstance;
+  let scraped = '';
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase('kinora_alert_metrics');
+    database = new Database({ primaryUrl: tdb.url, replicaUrls: [tdb.replicaUrl] });
+    const config = loadConfig({ PUBLIC_URL: 'http://kinora.test' });
+    app = await buildKinora(config, { database, logger: createLogger({ level: 'silent' }), scrypt: { N: 1024, r: 8, p: 1 } });
+    await app.ready();
+    // One request per route class the rules tell apart: API (ok and an error answer), uploads, media.
+    for (const url of ['/api/v1/videos', '/api/v1/users/me', '/api/v1/uploads/none', '/media/none/master.m3u8']) {
+      await app.inject({ method: 'GET', url });
+    }
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    scraped = res.body;
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.close();
+    await tdb?.drop();
+  });
+
+  const rules = (parse(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+
+  it('reads the rule file', () => {
+    expect(rules.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('the request histogram has samples for each route class', () => {
+    expect(scraped).toMatch(/^http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/videos"/m);
+    expect(scraped).toMatch(/^http_request_duration_seconds_count\{[^}]*status_code="\d+"/m);
+    expect(scraped).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/media\//m);
+  });
+
+  it('a name the services do not export is caught (the database has no pool or replica-lag metric)', () => {
+    const exported = exportedNames(scraped);
+    expect(exported.has('gateway_circuit_breaker_state')).toBe(true);
+    expect(scraped).toMatch(/^gateway_circuit_breaker_state\{upstream="[a-z]+"\} 0$/m);
+    const invented = metricNames('max(pg_replication_lag_seconds) > 5 or sum(kinora_db_pool_waiting) > 0');
+    expect(invented.filter((n) => !exported.has(n))).toEqual(['kinora_db_pool_waiting', 'pg_replication_lag_seconds']);
+  });
+
+  it.each(rules.map((r) => [r.alert, r.expr] as const))('%s names only metrics /metrics exports', (_alert, expr) => {
+    const names = metricNames(expr);
+    expect(names.length).toBeGreaterThan(0);
+    const exported = exportedNames(scraped);
+    expect(names.filter((n) => !exported.has(n))).toEqual([]);
+  });
+});
