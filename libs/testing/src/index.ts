@@ -38,3 +38,4 @@ export {
   PROMETHEUS_VERSION,
   type KubernetesBinaries,
 } from './go-binaries.js';
+export { ensureFfmpeg } from './ffmpeg.js';

@@ -8,7 +8,7 @@ import { EVENT_TYPES, TOPICS, type TranscodeSucceededV1 } from '@kinora/contract
 import { createEvent, toEventMessage, type EventEnvelope } from '@kinora/events';
 import { waitFor } from '@kinora/events/testing';
 import { createTranscoderModule, type TranscoderModule } from '../../src/index.js';
-import { ensureFfmpeg } from '../../../../libs/media/test/ensure-ffmpeg.js';
+import { ensureFfmpeg } from '@kinora/testing';
 import { BAD_INPUTS, source, SOURCES, type SourceName } from '../fixtures.js';
 import { createHarness, FlakyStore, type Harness } from '../harness.js';
 import { checkOutputs } from '../outputs.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { buildLadder, mediaContentType, parseMasterPlaylist, transcode, type TranscodeManifest } from '@kinora/media';
 import { launchChromium, playInPage, startPlaybackServer, type Browser, type PlaybackServer, type PlayOptions, type PlayResult } from '@kinora/testing/browser';
-import { ensureFfmpeg } from '../ensure-ffmpeg.js';
+import { ensureFfmpeg } from '@kinora/testing';
 import { source, SOURCES } from '../fixtures.js';
 
 const SPEC = SOURCES.playback480;

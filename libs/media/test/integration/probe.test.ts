@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidMediaError, probe, transcode, validateProbe, type InvalidMediaCode } from '@kinora/media';
-import { ensureFfmpeg } from '../ensure-ffmpeg.js';
+import { ensureFfmpeg } from '@kinora/testing';
 import { BAD_INPUTS, source } from '../fixtures.js';
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import {
   type FfmpegProgress,
   type MediaLogger,
 } from '@kinora/media';
-import { ensureFfmpeg } from '../ensure-ffmpeg.js';
+import { ensureFfmpeg } from '@kinora/testing';
 import { source } from '../fixtures.js';
 
 let scratch: string;

@@ -14,7 +14,7 @@ import {
   type TranscodeManifest,
   type TranscodeProgress,
 } from '@kinora/media';
-import { ensureFfmpeg } from '../ensure-ffmpeg.js';
+import { ensureFfmpeg } from '@kinora/testing';
 import { source, SOURCES, type SourceName } from '../fixtures.js';
 import { child, expandTemplate, ffprobeJson, findAll, fragmentTiming, keyframeTimes, parseXml } from '../media-checks.js';
 import { execFile } from 'node:child_process';
