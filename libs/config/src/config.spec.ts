@@ -65,6 +65,7 @@ describe('loadConfig', () => {
     [{ TRANSCODE_PRESET: 'turbo' }, 'TRANSCODE_PRESET'],
     [{ TRANSCODE_MAX_ATTEMPTS: '0' }, 'TRANSCODE_MAX_ATTEMPTS'],
     [{ TRANSCODE_LEASE_MS: '500' }, 'TRANSCODE_LEASE_MS'],
+    [{ TRANSCODE_CHUNK_SEC: '2' }, 'TRANSCODE_CHUNK_SEC'],
   ])('rejects %j naming %s in one line', (env, variable) => {
     let error: unknown;
     try {
@@ -139,6 +140,7 @@ describe('loadConfig', () => {
     expect(c.transcodeMaxAttempts).toBe(3);
     expect(c.transcodeLeaseMs).toBe(30_000);
     expect(c.transcodeWorkDir).toBe('/srv/.kinora/transcode');
+    expect(c.transcodeChunkSec).toBe(60);
   });
 
   it('reads the transcoder settings', () => {

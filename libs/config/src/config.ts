@@ -131,6 +131,8 @@ export interface Config {
   transcodeLeaseMs: number;
   /** Scratch folder of running transcode jobs (source copy and outputs before upload). Absolute. */
   transcodeWorkDir: string;
+  /** Wanted length (s) of one chunk of a chunked transcode (`TRANSCODE_CHUNK_SEC`, 4-3600, default 60); see apps/transcoder. */
+  transcodeChunkSec: number;
   /**
    * ffmpeg / ffprobe executables (`FFMPEG_PATH`, `FFPROBE_PATH`, absolute once loaded). Unset: found on the PATH.
    * The transcoder checks at start that they run and can encode the ladder (libx264, aac, current options).
@@ -333,6 +335,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     transcodeMaxAttempts: int(env, 'TRANSCODE_MAX_ATTEMPTS', 3, 1, 100),
     transcodeLeaseMs: int(env, 'TRANSCODE_LEASE_MS', 30_000, 1_000, 3_600_000),
     transcodeWorkDir: resolve(cwd, str(env, 'TRANSCODE_WORK_DIR') ?? resolve(dataDir, 'transcode')),
+    transcodeChunkSec: int(env, 'TRANSCODE_CHUNK_SEC', 60, 4, 3600),
     ffmpegPath: executable(env, 'FFMPEG_PATH', cwd),
     ffprobePath: executable(env, 'FFPROBE_PATH', cwd),
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 8 * 1024 ** 3, 1, 2 ** 50),

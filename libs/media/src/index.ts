@@ -52,6 +52,10 @@ export {
   type StoryboardLayout,
   X264_PRESETS,
   buildTranscodeArgs,
+  buildOutputLayout,
+  hlsOutputArgs,
+  videoEncoderArgs,
+  planPoster,
   buildSpriteArgs,
   planStoryboard,
   storyboardGrid,
@@ -100,3 +104,33 @@ export {
   FfmpegUnavailableError,
   locateFfmpeg,
 } from './ffmpeg.locator.js';
+export {
+  type ChunkPlanInput,
+  type ChunkSpec,
+  planChunks,
+  firstFrameAtOrAfter,
+  parseKeyframePackets,
+} from './chunk.planner.js';
+export {
+  type ChunkedPlan,
+  CHUNK_VIDEO_FILE,
+  buildChunkArgs,
+  buildAudioArgs,
+  buildConcatList,
+  buildJoinArgs,
+} from './chunk-args.builder.js';
+export {
+  type PlanChunkedOptions,
+  type EncodeChunkOptions,
+  type EncodeAudioOptions,
+  type JoinChunksOptions,
+  type ChunkResult,
+  ChunkIndexError,
+  ChunkOutputError,
+  checkChunkIndex,
+  probeKeyframes,
+  planChunkedTranscode,
+  encodeChunk,
+  encodeAudio,
+  joinChunks,
+} from './chunked.js';

@@ -135,8 +135,44 @@ export function buildTranscodeArgs(
   ladder.video.forEach((_, i) => args.push('-map', `[v${i}]`));
   ladder.audio.forEach(() => args.push('-map', `0:${source.audio!.index}`));
   args.push('-map_metadata', '-1', '-map_chapters', '-1', '-fps_mode', 'passthrough');
-  args.push('-c:v', 'libx264', '-preset', preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p');
-  if (options.threads !== undefined) args.push('-threads', String(options.threads));
+  args.push(...videoEncoderArgs(ladder, preset, options.threads, 0));
+  if (ladder.audio.length > 0) {
+    args.push('-c:a', 'aac', '-ar', String(ladder.audio[0]!.sampleRate), '-ac', String(ladder.audio[0]!.channels));
+    ladder.audio.forEach((a, i) => args.push(`-b:a:${i}`, `${a.bitrateKbps}k`));
+  }
+  args.push(
+    ...hlsOutputArgs(
+      outputDir,
+      [...ladder.video.map((r, i) => ({ stream: `v:${i}`, name: r.name })), ...ladder.audio.map((a, i) => ({ stream: `a:${i}`, name: a.name }))],
+      segmentSec,
+    ),
+  );
+
+  // Output 2: poster (frame 0, then the poster frame written over it). passthrough: no duplicated frames.
+  if (poster) {
+    const frames = poster.frame === 0 ? '1' : '2';
+    args.push('-map', '[poster]', '-map_metadata', '-1', '-fps_mode', 'passthrough', '-frames:v', frames, '-update', '1', '-q:v', '3');
+    args.push(out(poster.path));
+  }
+  // Output 3: storyboard thumbnails, one per interval.
+  if (storyboard) {
+    args.push('-map', '[storyboard]', '-map_metadata', '-1', '-fps_mode', 'passthrough', '-q:v', '3', '-start_number', '0');
+    args.push(out(storyboard.thumbPattern));
+  }
+
+  return { args, layout: buildOutputLayout(ladder, segmentSec, poster, storyboard) };
+}
+
+/**
+ * libx264 for every rung: High profile, fixed GOP with IDR frames forced on the first frame at or after each
+ * multiple of the GOP, per-rung ABR + VBV. `keyframesBefore` is how many of those IDR frames come before the first
+ * frame this encoder sees (a chunk that starts at 12 s with a 2 s GOP: 6), so that a chunk forces them on exactly
+ * the frames the single process does; its frames then carry their global timestamps. Pure.
+ */
+export function videoEncoderArgs(ladder: Ladder, preset: X264Preset, threads: number | undefined, keyframesBefore: number): string[] {
+  const args = ['-c:v', 'libx264', '-preset', preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p'];
+  if (threads !== undefined) args.push('-threads', String(threads));
+  const forced = keyframesBefore === 0 ? 'n_forced' : `(n_forced+${keyframesBefore})`;
   args.push(
     '-g',
     String(ladder.gopFrames),
@@ -147,20 +183,41 @@ export function buildTranscodeArgs(
     '-forced-idr',
     '1',
     '-force_key_frames',
-    `expr:gte(t,n_forced*${ladder.gopSec})`,
+    `expr:gte(t,${forced}*${ladder.gopSec})`,
   );
   ladder.video.forEach((r, i) => {
     args.push(`-b:v:${i}`, `${r.videoKbps}k`, `-maxrate:v:${i}`, `${r.maxrateKbps}k`, `-bufsize:v:${i}`, `${r.bufsizeKbps}k`);
   });
-  if (ladder.audio.length > 0) {
-    args.push('-c:a', 'aac', '-ar', String(ladder.audio[0]!.sampleRate), '-ac', String(ladder.audio[0]!.channels));
-    ladder.audio.forEach((a, i) => args.push(`-b:a:${i}`, `${a.bitrateKbps}k`));
-  }
-  const streamMap = [
-    ...ladder.video.map((r, i) => `v:${i},name:${r.name}`),
-    ...ladder.audio.map((a, i) => `a:${i},name:${a.name}`),
-  ].join(' ');
-  args.push(
+  return args;
+}
+
+/** Where every output goes (see `OutputLayout`), for the given poster and storyboard plans. Pure. */
+export function buildOutputLayout(
+  ladder: Ladder,
+  segmentSec: number,
+  poster: OutputLayout['poster'],
+  storyboard: OutputLayout['storyboard'],
+): OutputLayout {
+  const rendition = (name: string) => ({ name, dir: name, playlist: `${name}/index.m3u8` });
+  return {
+    masterPlaylist: 'master.m3u8',
+    mpd: 'manifest.mpd',
+    video: ladder.video.map((r) => rendition(r.name)),
+    audio: ladder.audio.map((a) => rendition(a.name)),
+    segmentSec,
+    poster,
+    storyboard,
+  };
+}
+
+/**
+ * The `hls` muxer's options, shared by the single process and the chunked path's audio and join runs, so that all
+ * write the same CMAF layout: `<name>/init_<name>.mp4`, `<name>/seg_<n>.m4s` (n from 1), `<name>/index.m3u8`.
+ * `variants` name the output streams in order (`v:0`, `a:0`). Pure.
+ */
+export function hlsOutputArgs(outputDir: string, variants: ReadonlyArray<{ stream: string; name: string }>, segmentSec: number): string[] {
+  const out = (relative: string) => posix.join(outputDir, relative);
+  return [
     '-f',
     'hls',
     // Every track starts at 0. x264's B-frame reordering gives the first frames negative DTS, which the muxer by
@@ -182,44 +239,19 @@ export function buildTranscodeArgs(
     '-hls_flags',
     'independent_segments',
     '-hls_fmp4_init_filename',
-    'init_%v.mp4',
+    // ffmpeg 5.1 expands %v in the init name only when there are several variant streams.
+    variants.length === 1 ? `init_${variants[0]!.name}.mp4` : 'init_%v.mp4',
     '-start_number',
     '1',
     '-hls_segment_filename',
     out('%v/seg_%d.m4s'),
     '-var_stream_map',
-    streamMap,
+    variants.map((v) => `${v.stream},name:${v.name}`).join(' '),
     out('%v/index.m3u8'),
-  );
-
-  // Output 2: poster (frame 0, then the poster frame written over it). passthrough: no duplicated frames.
-  if (poster) {
-    const frames = poster.frame === 0 ? '1' : '2';
-    args.push('-map', '[poster]', '-map_metadata', '-1', '-fps_mode', 'passthrough', '-frames:v', frames, '-update', '1', '-q:v', '3');
-    args.push(out(poster.path));
-  }
-  // Output 3: storyboard thumbnails, one per interval.
-  if (storyboard) {
-    args.push('-map', '[storyboard]', '-map_metadata', '-1', '-fps_mode', 'passthrough', '-q:v', '3', '-start_number', '0');
-    args.push(out(storyboard.thumbPattern));
-  }
-
-  const rendition = (name: string) => ({ name, dir: name, playlist: `${name}/index.m3u8` });
-  return {
-    args,
-    layout: {
-      masterPlaylist: 'master.m3u8',
-      mpd: 'manifest.mpd',
-      video: ladder.video.map((r) => rendition(r.name)),
-      audio: ladder.audio.map((a) => rendition(a.name)),
-      segmentSec,
-      poster,
-      storyboard,
-    },
-  };
+  ];
 }
 
-function planPoster(source: MediaSource, ladder: Ladder, options: PosterOptions): NonNullable<OutputLayout['poster']> {
+export function planPoster(source: MediaSource, ladder: Ladder, options: PosterOptions): NonNullable<OutputLayout['poster']> {
   const { atFraction = 0.1, maxShortSide = 720 } = options;
   const candidates = ladder.video.filter((r) => Math.min(r.width, r.height) <= maxShortSide);
   const size = candidates.at(-1) ?? ladder.video[0]!;

@@ -174,9 +174,9 @@ export async function transcode(options: TranscodeOptions): Promise<TranscodeMan
   }
 }
 
-type ManifestCore = Omit<TranscodeManifest, 'files' | 'elapsedMs' | 'speed'>;
+export type ManifestCore = Omit<TranscodeManifest, 'files' | 'elapsedMs' | 'speed'>;
 
-async function writeManifests(
+export async function writeManifests(
   outputDir: string,
   source: MediaSource,
   ladder: Ladder,
@@ -407,7 +407,7 @@ export function mediaContentType(path: string): string {
   return CONTENT_TYPES[ext] ?? 'application/octet-stream';
 }
 
-async function listFiles(root: string): Promise<OutputFile[]> {
+export async function listFiles(root: string): Promise<OutputFile[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   const files: OutputFile[] = [];
   for (const entry of entries) {
@@ -419,7 +419,7 @@ async function listFiles(root: string): Promise<OutputFile[]> {
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-async function emptyDir(dir: string): Promise<void> {
+export async function emptyDir(dir: string): Promise<void> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   await Promise.all(entries.map((e) => rm(join(dir, e), { recursive: true, force: true })));
 }
