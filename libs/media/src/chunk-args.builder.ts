@@ -2,7 +2,7 @@ import { isAbsolute, posix } from 'node:path';
 import type { ChunkSpec } from './chunk.planner.js';
 import { formatRational, type Ladder } from './ladder.builder.js';
 import type { MediaSource } from './probe.validator.js';
-import { hlsOutputArgs, videoEncoderArgs, type OutputLayout, type X264Preset } from './transcode-args.builder.js';
+import { audioFilter, hlsOutputArgs, videoEncoderArgs, type OutputLayout, type X264Preset } from './transcode-args.builder.js';
 
 /**
  * What every work unit of a chunked transcode needs, decided once by `planChunkedTranscode` and stored as JSON
@@ -107,8 +107,10 @@ export function buildAudioArgs(plan: ChunkedPlan, input: string, outputDir: stri
     '-y',
     '-i',
     `file:${input}`,
+    '-filter_complex',
+    `[0:${plan.source.audio.index}]${audioFilter(plan.source, plan.ladder)}[a0]`,
     '-map',
-    `0:${plan.source.audio.index}`,
+    '[a0]',
     '-map_metadata',
     '-1',
     '-map_chapters',

@@ -152,7 +152,8 @@ describe('buildChunkArgs', () => {
 describe('buildAudioArgs / buildJoinArgs / buildConcatList', () => {
   it('audio: the whole source, the single process encoder settings, one variant with its init segment named', () => {
     const args = buildAudioArgs(planOf(), '/in/source', '/out/audio');
-    expect(args).toEqual(expect.arrayContaining(['-map', '0:1', '-c:a', 'aac', '-ar', '48000', '-ac', '2', '-b:a:0', '128k']));
+    expect(args[args.indexOf('-filter_complex') + 1]).toBe('[0:1]aresample=48000,atrim=end=15.978667[a0]');
+    expect(args).toEqual(expect.arrayContaining(['-map', '[a0]', '-c:a', 'aac', '-ar', '48000', '-ac', '2', '-b:a:0', '128k']));
     expect(args).toContain('init_audio_128k.mp4');
     expect(args.at(-1)).toBe('/out/audio/%v/index.m3u8');
     expect(() => buildAudioArgs(planOf({ ...source, audio: null }), '/in/source', '/out/audio')).toThrow(/no audio/);

@@ -55,7 +55,7 @@ describe('validateProbe', () => {
   it('returns what the ladder needs for a normal video', () => {
     expect(validateProbe(result([video(), audio]))).toEqual({
       durationSec: 10,
-      video: { index: 0, codecName: 'h264', width: 1920, height: 1080, frameRate: { num: 30, den: 1 } },
+      video: { index: 0, codecName: 'h264', width: 1920, height: 1080, frameRate: { num: 30, den: 1 }, durationSec: 10 },
       audio: { index: 1, codecName: 'aac', channels: 6, sampleRate: 48000 },
     });
   });

@@ -12,6 +12,8 @@ export interface MediaSource {
     height: number;
     /** Average frame rate, else the container's base rate; null when the file states neither. */
     frameRate: Rational | null;
+    /** The video stream's own duration when the file states it (the audio can be longer or shorter). */
+    durationSec?: number | null;
   };
   audio: {
     index: number;
@@ -108,6 +110,7 @@ export function validateProbe(result: ProbeResult, limits: ValidationLimits = {}
       width,
       height,
       frameRate: usableRate(video.avgFrameRate) ?? usableRate(video.rFrameRate),
+      durationSec: video.durationSec !== null && video.durationSec > 0 ? video.durationSec : null,
     },
     audio: audioStream
       ? { index: audioStream.index, codecName: audioStream.codecName!, channels: audioStream.channels, sampleRate: audioStream.sampleRate }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { buildLadder } from './ladder.builder.js';
 import type { MediaSource } from './probe.validator.js';
-import { buildSpriteArgs, buildTranscodeArgs, planStoryboard, storyboardGrid } from './transcode-args.builder.js';
+import { audioEndSec, buildSpriteArgs, buildTranscodeArgs, planStoryboard, storyboardGrid } from './transcode-args.builder.js';
 
 const landscape: MediaSource = {
   durationSec: 6,
@@ -74,7 +74,9 @@ describe('buildTranscodeArgs', () => {
     const { args } = argsOf({ ...landscape, video: { ...landscape.video, index: 3 }, audio: { ...landscape.audio!, index: 5 } });
     expect(args[args.indexOf('-i') + 1]).toBe('file:/in/source.mp4');
     expect(args[args.indexOf('-filter_complex') + 1]).toMatch(/^\[0:3\]/);
-    expect(args.filter((a) => a === '0:5')).toHaveLength(1); // one audio rendition for every rung
+    // One audio rendition for every rung, from audio stream 5.
+    expect(args[args.indexOf('-filter_complex') + 1]!.match(/\[0:5\]/g)).toHaveLength(1);
+    expect(args.filter((a) => a === '[a0]')).toHaveLength(1);
   });
 
   it('encodes one audio rendition and names it in the stream map once', () => {
@@ -181,5 +183,27 @@ describe('buildSpriteArgs', () => {
       '0',
       '/out/storyboard/sprite_%d.jpg',
     ]);
+  });
+});
+
+describe('audioEndSec', () => {
+  const ladderOf = (source: MediaSource) => buildLadder(source);
+  it('ends the audio on whole AAC frames that, with the priming frame, fit in the video', () => {
+    // 3 s at 30 fps: 140.625 frames of 1024 samples fit; 140 whole, one of them the priming frame → 139 of audio.
+    const source: MediaSource = { ...landscape, durationSec: 3.008, video: { ...landscape.video, frameRate: { num: 30, den: 1 }, durationSec: 3 } };
+    expect(audioEndSec(source, ladderOf(source))).toBeCloseTo((139 * 1024) / 48000, 9);
+    // The stream's own duration counts, not the file's (which a longer audio sets); without it, the file's.
+    const longer: MediaSource = { ...source, durationSec: 3.1 };
+    expect(audioEndSec(longer, ladderOf(longer))).toBeCloseTo((139 * 1024) / 48000, 9);
+    const withoutStream: MediaSource = { ...longer, video: { ...source.video, durationSec: null } };
+    // 3.1 s = 93 frames → 145.3 AAC frames fit → 144 of audio.
+    expect(audioEndSec(withoutStream, ladderOf(withoutStream))).toBeCloseTo((144 * 1024) / 48000, 9);
+  });
+
+  it('counts whole video frames (29.97 fps) and is null without audio', () => {
+    const source: MediaSource = { ...landscape, durationSec: 6, video: { ...landscape.video, durationSec: 6 } };
+    // 179 frames of 1001/30000 s = 5.9726 s → 279 AAC frames fit, 278 of audio.
+    expect(audioEndSec(source, ladderOf(source))).toBeCloseTo((278 * 1024) / 48000, 9);
+    expect(audioEndSec(silentPortrait, ladderOf(silentPortrait))).toBeNull();
   });
 });

@@ -129,11 +129,13 @@ export function buildTranscodeArgs(
     graph.push(`[s${branch++}]fps=1/${storyboard.intervalSec},scale=${storyboard.tileWidth}:${storyboard.tileHeight},setsar=1[storyboard]`);
   }
 
+  if (ladder.audio.length > 0) graph.push(`[0:${source.audio!.index}]${audioFilter(source, ladder)}[a0]`);
+
   const args: string[] = ['-y', '-i', `file:${input}`, '-filter_complex', graph.join(';')];
 
   // Output 1: the ladder, through the hls muxer.
   ladder.video.forEach((_, i) => args.push('-map', `[v${i}]`));
-  ladder.audio.forEach(() => args.push('-map', `0:${source.audio!.index}`));
+  if (ladder.audio.length > 0) args.push('-map', '[a0]');
   args.push('-map_metadata', '-1', '-map_chapters', '-1', '-fps_mode', 'passthrough');
   args.push(...videoEncoderArgs(ladder, preset, options.threads, 0));
   if (ladder.audio.length > 0) {
@@ -161,6 +163,37 @@ export function buildTranscodeArgs(
   }
 
   return { args, layout: buildOutputLayout(ladder, segmentSec, poster, storyboard) };
+}
+
+/** Samples per AAC-LC frame. */
+export const AAC_FRAME_SAMPLES = 1024;
+
+/**
+ * Where the audio rendition stops (s, source time), so that it never outlasts the video: an audio track a few ms
+ * longer than the video (AAC frame rounding, or a source whose audio runs on) made dash.js 5 and hls.js stop just
+ * before the end, waiting for video that never comes. The video ends after its last whole frame; the audio keeps the
+ * whole AAC frames that fit before that, counting the encoder's priming frame (its segments' durations include it,
+ * and players add them up), so the audio's playlist and timeline end at or before the video's. Null without audio.
+ * Pure.
+ */
+export function audioEndSec(source: Pick<MediaSource, 'durationSec' | 'video'>, ladder: Ladder): number | null {
+  const audio = ladder.audio[0];
+  if (!audio) return null;
+  const fps = ladder.frameRate.num / ladder.frameRate.den;
+  const videoSec = source.video.durationSec ?? source.durationSec;
+  const videoEnd = Math.floor(videoSec * fps + 1e-6) / fps;
+  const frames = Math.floor((videoEnd * audio.sampleRate) / AAC_FRAME_SAMPLES + 1e-9) - 1;
+  return Math.max(1, frames) * (AAC_FRAME_SAMPLES / audio.sampleRate);
+}
+
+/**
+ * The audio filter of the ladder's one audio rendition (single process and chunked path alike): resample to the
+ * rendition's rate first, so that the cut is counted in output samples, then end it at `audioEndSec`. Pure.
+ */
+export function audioFilter(source: Pick<MediaSource, 'durationSec' | 'video'>, ladder: Ladder): string {
+  const audio = ladder.audio[0];
+  if (!audio) throw new Error('the ladder has no audio');
+  return `aresample=${audio.sampleRate},atrim=end=${audioEndSec(source, ladder)!.toFixed(6)}`;
 }
 
 /**

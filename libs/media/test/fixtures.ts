@@ -97,6 +97,22 @@ export function source(name: SourceName): Promise<string> {
   return cached(specName(spec), (tmp) => encode(spec, tmp));
 }
 
+/**
+ * 3 s of video with 3.008 s of audio (141 AAC frames): the audio outlasts the video by a few ms, as AAC frame
+ * rounding or a camera makes it. dash.js 5 stopped 0.5 s before the end of such a stream.
+ */
+export function audioLongerSource(): Promise<string> {
+  return cached('src-640x360-30fps-3s-audio3.008s.mp4', async (tmp) => {
+    await run('ffmpeg', [
+      '-v', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=3',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=3.008',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '30', '-pix_fmt', 'yuv420p',
+      '-c:a', 'aac', '-b:a', '96k', '-ac', '2', '-f', 'mp4', tmp,
+    ]);
+  });
+}
+
 /** Files that are not usable videos, each for a different reason. */
 export const BAD_INPUTS = {
   async randomBytes(): Promise<string> {

@@ -82,8 +82,6 @@ export interface PlayResult {
   errors: Array<{ source: string; fatal: boolean; type?: string; details: string }>;
   stalls: Array<{ source: string; details: string; t: number }>;
   waiting: number;
-  /** Seeks in place the page made while everything was buffered but the element sat still (see player.html). */
-  nudges: number;
   log: string[];
 }
 
