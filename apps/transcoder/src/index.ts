@@ -14,3 +14,17 @@ export { CONSUMER_GROUP } from './events/video-uploaded.consumer.js';
 export { TRANSCODER_ACTOR } from './events/transcode.events.js';
 export type { JobRepository, JobRow, JobState } from './repositories/job.repository.js';
 export type { FailureClass, RetryBackoff } from './services/failure.classifier.js';
+export {
+  type ChunkedDeps,
+  type ChunkedJobRef,
+  type JoinOptions,
+  MissingWorkError,
+  PLAN_FILE,
+  workPrefixOf,
+  planJob,
+  readPlan,
+  chunkJob,
+  audioJob,
+  joinJob,
+} from './services/chunked.service.js';
+export { EXIT as TRANSCODE_JOB_EXIT, parseJobArgs, exitCodeOf, runJobStep } from './transcode-job.js';

@@ -5,8 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@kinora/config';
-import { ChunkIndexError, InvalidMediaError } from '@kinora/media';
-import { createLogger } from '@kinora/observability';
+import { ChunkIndexError, InvalidMediaError, type MediaLogger } from '@kinora/media';
 import { InvalidKeyError, createStore } from '@kinora/storage';
 import { audioJob, chunkJob, joinJob, MissingWorkError, planJob, type ChunkedDeps, type ChunkedJobRef } from './services/chunked.service.js';
 import { SourceMissingError } from './services/failure.classifier.js';
@@ -114,17 +113,47 @@ export async function runJobStep(argv: readonly string[], deps: ChunkedDeps): Pr
   }
 }
 
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+/**
+ * JSON lines on stderr, the fields pino writes (the services' logger): a Job step is a short process, and loading
+ * the services' observability stack cost it seconds of start-up on a busy node.
+ */
+export function stderrLogger(level: string, write: (line: string) => void = (l) => process.stderr.write(l)): MediaLogger {
+  const threshold = LEVELS[level] ?? Number.POSITIVE_INFINITY; // 'silent'
+  const log = (n: number) => (obj: object, msg?: string) => {
+    if (n < threshold) return;
+    const fields: Record<string, unknown> = { ...obj };
+    const err = fields['err'];
+    if (err instanceof Error) fields['err'] = { type: err.name, message: err.message, stack: err.stack };
+    write(`${JSON.stringify({ level: n, time: new Date().toISOString(), service: 'transcode-job', ...fields, msg })}\n`);
+  };
+  return { debug: log(20), info: log(30), warn: log(40), error: log(50) };
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const step = argv.find((a) => !a.startsWith('-')) ?? 'transcode-job';
+  const fail = (error: unknown, logger?: MediaLogger) => {
+    const code = exitCodeOf(error);
+    const message = error instanceof InvalidMediaError ? error.reason : (error as Error).message;
+    if (code === EXIT.failed) logger?.error({ err: error }, 'step failed');
+    process.stderr.write(`transcode-job ${step}: ${message.replace(/\s+/g, ' ')}${code === EXIT.usage ? ` (${USAGE})` : ''}\n`);
+    process.exitCode = code;
+  };
+  // A wrong command line fails before anything is loaded or opened.
+  try {
+    parseJobArgs(argv);
+  } catch (error) {
+    return fail(error);
+  }
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.logLevel, name: 'transcode-job', destination: process.stderr });
+  const logger = stderrLogger(config.logLevel);
   const store = createStore(config.storageUrl);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('terminated'));
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  let code: number = EXIT.ok;
   try {
     const { stdout } = await runJobStep(argv, {
       store,
@@ -137,15 +166,12 @@ async function main(): Promise<void> {
       signal: controller.signal,
     });
     process.stdout.write(`${stdout}\n`);
+    process.exitCode = EXIT.ok;
   } catch (error) {
-    code = exitCodeOf(error);
-    const message = error instanceof InvalidMediaError ? error.reason : (error as Error).message;
-    if (code === EXIT.failed) logger.error({ err: error }, 'step failed');
-    process.stderr.write(`transcode-job ${step}: ${message.replace(/\s+/g, ' ')}${code === EXIT.usage ? ` (${USAGE})` : ''}\n`);
+    fail(error, logger);
   } finally {
     await store.close().catch(() => {});
   }
-  process.exitCode = code;
 }
 
 // Run only as the process entry, not when a test imports the module.

@@ -70,6 +70,26 @@ export function source(name: SourceName): Promise<string> {
   });
 }
 
+/**
+ * The chunked-transcoding suite's source: 16 s of 640×360 at 30 fps (144p, 240p, 360p) with stereo audio, keyframes
+ * every 2 s as a camera writes them (closed GOPs with B-frames), so a 4 s chunk target cuts it in four.
+ */
+export const CHUNKED_SOURCE = { width: 640, height: 360, fps: 30, durationSec: 16, keyframeSec: 2 } as const;
+
+export function chunkedSource(): Promise<string> {
+  const s = CHUNKED_SOURCE;
+  return cached(`${s.width}x${s.height}-${s.fps}fps-${s.durationSec}s-gop${s.keyframeSec}-av.mp4`, async (tmp) => {
+    const gop = String(s.fps * s.keyframeSec);
+    await run('ffmpeg', [
+      '-v', 'error', '-y',
+      '-f', 'lavfi', '-i', `testsrc2=size=${s.width}x${s.height}:rate=${s.fps}:duration=${s.durationSec}`,
+      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${s.durationSec}`,
+      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-pix_fmt', 'yuv420p', '-g', gop, '-keyint_min', gop, '-sc_threshold', '0',
+      '-c:a', 'aac', '-b:a', '96k', '-ac', '2', '-f', 'mp4', tmp,
+    ]);
+  });
+}
+
 /** Files that are not usable videos. */
 export const BAD_INPUTS = {
   // Noise from a fixed seed: truly random bytes now and then look like a raw stream to ffprobe.
