@@ -143,10 +143,7 @@ export async function encodeChunk(options: EncodeChunkOptions): Promise<ChunkRes
       logger: options.logger,
       onProgress: (p) => options.onProgress?.({ ...p, ratio: Math.min(0.99, Math.max(0, ((p.outTimeSec ?? chunk.startSec) - chunk.startSec) / expectedSec)) }),
     });
-    const frames = await countVideoFrames(join(outputDir, CHUNK_VIDEO_FILE), plan.ladder.video.length, options);
-    if (chunk.frameCount !== null && frames !== chunk.frameCount) {
-      throw new ChunkOutputError(`chunk ${index} has ${frames} frames, the plan says ${chunk.frameCount}`);
-    }
+    const frames = await checkChunkOutput(plan, index, join(outputDir, CHUNK_VIDEO_FILE), options);
     const files = (await listFiles(outputDir)).map((f) => f.path);
     return { index, files, frames, elapsedMs: Math.round(performance.now() - started) };
   } catch (error) {
@@ -205,17 +202,11 @@ export async function joinChunks(options: JoinChunksOptions): Promise<TranscodeM
   }
   if (plan.ladder.audio.length > 0 && !options.audioDir) throw new ChunkOutputError('the source has audio but no audio output was given');
   const chunkFiles = options.chunkDirs.map((d) => join(resolve(d), CHUNK_VIDEO_FILE));
-  // Every chunk complete, with the frames the plan gave it (the last one: whatever the source had left).
+  // Every chunk complete, in its place, with the frames the plan gave it (the last one: whatever the source had left).
   let frames = 0;
   for (const [i, file] of chunkFiles.entries()) {
-    const chunk = plan.chunks[i]!;
-    const count = await countVideoFrames(file, plan.ladder.video.length, options).catch((error: unknown) => {
-      throw new ChunkOutputError(`chunk ${i} output is missing or unreadable (${file}): ${(error as Error).message}`);
-    });
-    if (chunk.frameCount !== null && count !== chunk.frameCount) {
-      throw new ChunkOutputError(`chunk ${i} has ${count} frames, the plan says ${chunk.frameCount}`);
-    }
-    frames += count;
+    if (!(await stat(file).then((st) => st.isFile(), () => false))) throw new ChunkOutputError(`chunk ${i} output is missing (${file})`);
+    frames += await checkChunkOutput(plan, i, file, options);
   }
 
   await prepareEmpty(outputDir);
@@ -260,19 +251,39 @@ export async function joinChunks(options: JoinChunksOptions): Promise<TranscodeM
   }
 }
 
-/** Frames of every video track of an mp4 (from its index); throws unless all tracks agree. */
-async function countVideoFrames(file: string, tracks: number, options: ToolPaths): Promise<number> {
+/**
+ * Frames and start time (s, the first frame's global time) of every video track of a chunk's mp4 (from its index);
+ * throws unless all tracks agree.
+ */
+async function probeChunk(file: string, tracks: number, options: ToolPaths): Promise<{ frames: number; startSec: number }> {
   const { stdout } = await runTool(
     options.ffprobePath ?? 'ffprobe',
-    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=nb_frames', '-of', 'csv=p=0', `file:${file}`],
+    ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=nb_frames,start_time', '-of', 'csv=p=0', `file:${file}`],
     { signal: options.signal, logger: options.logger },
   );
-  const counts = stdout.split('\n').map((l) => l.trim()).filter(Boolean).map(Number);
-  if (counts.length !== tracks || counts.some((c) => !Number.isInteger(c))) {
-    throw new ChunkOutputError(`${file}: ${counts.length} video track(s) with frame counts [${counts.join(', ')}], ${tracks} expected`);
+  const rows = stdout.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => l.split(',').map(Number));
+  const starts = rows.map((r) => r[0]!);
+  const counts = rows.map((r) => r[1]!);
+  if (rows.length !== tracks || counts.some((c) => !Number.isInteger(c)) || starts.some((t) => !Number.isFinite(t))) {
+    throw new ChunkOutputError(`${file}: ${rows.length} video track(s) (${stdout.trim().replace(/\n/g, '; ')}), ${tracks} expected`);
   }
   if (new Set(counts).size !== 1) throw new ChunkOutputError(`${file}: the rungs have different frame counts [${counts.join(', ')}]`);
-  return counts[0]!;
+  return { frames: counts[0]!, startSec: Math.min(...starts) };
+}
+
+/** Checks a chunk's output against the plan: its frame count (all but the last) and where its first frame is. */
+async function checkChunkOutput(plan: ChunkedPlan, index: number, file: string, options: ToolPaths): Promise<number> {
+  const chunk = plan.chunks[index]!;
+  const { frames, startSec } = await probeChunk(file, plan.ladder.video.length, options);
+  if (chunk.frameCount !== null && frames !== chunk.frameCount) {
+    throw new ChunkOutputError(`chunk ${index} has ${frames} frames, the plan says ${chunk.frameCount}`);
+  }
+  const { num, den } = plan.ladder.frameRate;
+  const expected = (chunk.startFrame * den) / num;
+  if (Math.abs(startSec - expected) > den / num / 2) {
+    throw new ChunkOutputError(`chunk ${index} starts at ${startSec} s, the plan says ${expected.toFixed(6)} s (another chunk's output?)`);
+  }
+  return frames;
 }
 
 async function prepareEmpty(dir: string): Promise<void> {

@@ -113,6 +113,23 @@ export function audioLongerSource(): Promise<string> {
   });
 }
 
+/**
+ * The chunked path's hard case: 20 s at 29.97 fps (frame times are not whole milliseconds, segment boundaries fall
+ * between frames), a camera's 48-frame GOP (keyframes every 1.6 s, mostly off the 4 s segment grid) and 44.1 kHz audio
+ * (resampled to 48 kHz). 426×240: 144p and 240p.
+ */
+export function ntscSource(): Promise<string> {
+  return cached('src-426x240-29.97fps-20s-gop48-av44k.mp4', async (tmp) => {
+    await run('ffmpeg', [
+      '-v', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=426x240:rate=30000/1001:duration=20',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=20',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-g', '48', '-pix_fmt', 'yuv420p',
+      '-c:a', 'aac', '-b:a', '96k', '-ac', '2', '-f', 'mp4', tmp,
+    ]);
+  });
+}
+
 /** Files that are not usable videos, each for a different reason. */
 export const BAD_INPUTS = {
   async randomBytes(): Promise<string> {
