@@ -54,7 +54,7 @@ describe('parseJobArgs', () => {
 describe('exitCodeOf', () => {
   it('tells lost causes from transient failures', () => {
     expect(exitCodeOf(new ChunkIndexError('out of range'))).toBe(2);
-    expect(exitCodeOf(new InvalidKeyError('bad key'))).toBe(2);
+    expect(exitCodeOf(new InvalidKeyError('../x', 'a segment is ..'))).toBe(2);
     expect(exitCodeOf(new InvalidMediaError('STILL_IMAGE', 'The file is a still image, not a video'))).toBe(3);
     expect(exitCodeOf(new SourceMissingError('uploads/x'))).toBe(4);
     expect(exitCodeOf(new MissingWorkError('no plan'))).toBe(4);
