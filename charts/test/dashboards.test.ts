@@ -191,7 +191,7 @@ describe('each dashboard is well formed', () => {
 
   test('panels link runbooks where an alert watches the same numbers', () => {
     const linked = new Set(committed.flatMap((c) => allPanels(c.json).flatMap((p) => (p.links ?? []).map((l: Json) => l.url as string))));
-    for (const alert of ['kinorahigherrorratio', 'kinoraapilatencyhigh', 'kinoracircuitbreakeropen', 'kinoraanalyticsconsumerlag', 'kinoradeadletters', 'kinoratranscodefailures']) {
+    for (const alert of ['kinorahigherrorratio', 'kinoraapilatencyhigh', 'kinoracircuitbreakeropen', 'kinoraanalyticsconsumerlag', 'kinoradeadletters', 'kinoratranscodefailures', 'kinoradatabasereplicalagging', 'kinoradatabasepoolsaturated']) {
       expect(linked).toContain(`${RUNBOOKS_URL}#${alert}`);
     }
   });

@@ -162,11 +162,11 @@ export const overview: DashboardSpec = {
           thresholds: [{ value: null, color: 'green' }, { value: 0.1, color: 'yellow' }, { value: 0.5, color: 'red' }],
         }),
         timeseries({
-          title: 'Database pool saturation',
-          description: 'Busy connections over the pool size, per service and pool (primary, replica). At 100% queries queue for a connection (see the Postgres dashboard).',
+          title: 'Database pool saturation (worst pod)',
+          description: 'Busy connections over the pool size of the busiest pod, per service and pool (primary, replica). At 100% queries queue for a connection (see the PostgreSQL dashboard); KinoraDatabasePoolSaturated fires above 90%.',
           queries: [
             {
-              expr: `sum by (job, pool) (kinora_db_pool_connections{namespace=~"$namespace", job=~"$job", state="busy"}) / sum by (job, pool) (kinora_db_pool_max_connections${S})`,
+              expr: `max by (job, pool) (kinora_db_pool_connections{namespace=~"$namespace", job=~"$job", state="busy"} / ignoring (state) kinora_db_pool_max_connections${S})`,
               legend: '{{job}} {{pool}}',
             },
           ],
@@ -174,7 +174,8 @@ export const overview: DashboardSpec = {
           span: 6,
           min: 0,
           max: 1,
-          thresholds: [{ value: null, color: 'green' }, { value: 0.8, color: 'yellow' }, { value: 0.95, color: 'red' }],
+          thresholds: [{ value: null, color: 'green' }, { value: 0.75, color: 'yellow' }, { value: 0.9, color: 'red' }],
+          runbooks: ['KinoraDatabasePoolSaturated'],
         }),
       ],
     },

@@ -16,16 +16,18 @@ export const postgres: DashboardSpec = {
           unit: 's',
           span: 6,
           height: 8,
-          thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'yellow' }, { value: 5, color: 'red' }],
+          thresholds: [{ value: null, color: 'green' }, { value: 5, color: 'yellow' }, { value: 30, color: 'red' }],
+          runbooks: ['KinoraDatabaseReplicaLagging'],
         }),
         timeseries({
           title: 'Replica lag (seconds)',
-          description: 'Replay lag of each replica, as each service measures it (0 when caught up and idle). Dashed: 1 s and 5 s, past which a writer\'s read-your-writes window no longer covers it.',
+          description: 'Replay lag of each replica, as each service measures it (0 when caught up and idle). Dashed: 5 s (a writer\'s read-your-writes window no longer covers it) and the 30 s of KinoraDatabaseReplicaLagging.',
           queries: [{ expr: `max by (job, replica) (kinora_db_replica_lag_seconds${sel()})`, legend: '{{job}} {{replica}}' }],
           unit: 's',
           span: 9,
           min: 0,
-          thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'yellow' }, { value: 5, color: 'red' }],
+          thresholds: [{ value: null, color: 'green' }, { value: 5, color: 'yellow' }, { value: 30, color: 'red' }],
+          runbooks: ['KinoraDatabaseReplicaLagging'],
         }),
         timeseries({
           title: 'Replica lag (bytes)',
@@ -34,6 +36,7 @@ export const postgres: DashboardSpec = {
           unit: 'bytes',
           span: 9,
           min: 0,
+          runbooks: ['KinoraDatabaseReplicaLagging'],
         }),
       ],
     },
@@ -41,18 +44,19 @@ export const postgres: DashboardSpec = {
       row: 'Connection pools',
       panels: [
         timeseries({
-          title: 'Pool saturation',
-          description: 'Busy connections over the pool size, per service and pool (primary, replica). At 100% new queries wait for a connection (below).',
+          title: 'Pool saturation (worst pod)',
+          description: 'Busy connections over the pool size of the busiest pod, per service and pool (primary; replica: all replica pools of a pod summed). At 100% new queries wait for a connection (next panel). Dashed: the 90% of KinoraDatabasePoolSaturated.',
           queries: [
             {
-              expr: `sum by (job, pool) (kinora_db_pool_connections${sel('state="busy"')}) / sum by (job, pool) (kinora_db_pool_max_connections${sel()})`,
+              expr: `max by (job, pool) (kinora_db_pool_connections${sel('state="busy"')} / ignoring (state) kinora_db_pool_max_connections${sel()})`,
               legend: '{{job}} {{pool}}',
             },
           ],
           unit: 'percentunit',
           min: 0,
           max: 1,
-          thresholds: [{ value: null, color: 'green' }, { value: 0.8, color: 'yellow' }, { value: 0.95, color: 'red' }],
+          thresholds: [{ value: null, color: 'green' }, { value: 0.75, color: 'yellow' }, { value: 0.9, color: 'red' }],
+          runbooks: ['KinoraDatabasePoolSaturated'],
         }),
         timeseries({
           title: 'Waiting for a connection',
@@ -61,6 +65,7 @@ export const postgres: DashboardSpec = {
           unit: 'short',
           min: 0,
           thresholds: [{ value: null, color: 'green' }, { value: 1, color: 'red' }],
+          runbooks: ['KinoraDatabasePoolSaturated'],
         }),
         timeseries({
           title: 'Connections by state',
