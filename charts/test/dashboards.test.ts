@@ -2,13 +2,15 @@
 // TypeScript sources (observability/dashboards) render now, and each dashboard is well formed: unique uids and panel
 // ids, Prometheus queries on the `datasource` variable, a grid without overlaps, only variables that exist, units and
 // descriptions, runbook links to sections that exist. Which metrics the queries name is checked against the running
-// services in apps/kinora/test/integration/alert-metrics.test.ts.
-import { describe, expect, test } from '@jest/globals';
+// services in apps/kinora/test/integration/alert-metrics.test.ts. promtool (KINORA_PROMTOOL, else the harness's)
+// parses every query, Grafana variables replaced by sample values.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { dashboardQueries, ensurePromtool } from '@kinora/testing';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { DASHBOARDS, RUNBOOKS_URL, renderDashboards } from '../../observability/dashboards/src/index.js';
-import { chartDir, repoDir } from './helm.js';
+import { DASHBOARDS, RUNBOOKS_URL, renderDashboards, writeDashboards } from '../../observability/dashboards/src/index.js';
+import { chartDir, repoDir, run } from './helm.js';
 
 const dashboardsDir = join(chartDir, 'files', 'dashboards');
 
@@ -164,6 +166,26 @@ describe('generated dashboards', () => {
     }
   });
 
+  test('npm run dashboards (writeDashboards) rewrites changed files, keeps current ones, removes left-overs', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'kinora-dashboards-write-'));
+    try {
+      const rendered = renderDashboards();
+      const [first, second] = [...rendered.keys()];
+      expect(writeDashboards(join(tmp, 'out'), rendered).every((l) => l.startsWith('wrote '))).toBe(true);
+      writeFileSync(join(tmp, 'out', first!), '{}\n');
+      writeFileSync(join(tmp, 'out', 'old.json'), '{}\n');
+      writeFileSync(join(tmp, 'out', 'notes.txt'), 'kept\n');
+      const lines = writeDashboards(join(tmp, 'out'), rendered);
+      expect(lines).toContain('removed old.json');
+      expect(lines).toContain(`wrote ${first}`);
+      expect(lines).toContain(`unchanged ${second}`);
+      expect(staleDashboards(join(tmp, 'out'), rendered)).toEqual([]);
+      expect(readdirSync(join(tmp, 'out'))).toContain('notes.txt');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   test('one file per dashboard: overview, gateway, services, Kafka, counters, transcoding, realtime, PostgreSQL', () => {
     expect(committed.map((c) => c.file)).toEqual(
       ['counters', 'gateway', 'kafka', 'overview', 'postgres', 'realtime', 'services', 'transcoding'].map((n) => `${n}.json`),
@@ -257,4 +279,52 @@ describe('the checker catches broken dashboards', () => {
   test('variablesUsed reads every Grafana variable syntax', () => {
     expect(variablesUsed('a{x="$job", y="${namespace}", z="${pod:regex}", w="[[old]]"}[$__rate_interval] ${__range}')).toEqual(['job', 'namespace', 'old', 'pod']);
   });
+});
+
+/** A dashboard query as Prometheus would receive it: Grafana's interval variables become durations, others `.+`. */
+export function asPromql(expr: string): string {
+  return expr
+    .replace(/\$\{?(__rate_interval|__interval|__range)\}?/g, (_m, v: string) => (v === '__range' ? '1h' : '5m'))
+    .replace(/\$\{[A-Za-z0-9_]+(?::[^}]*)?\}|\$[A-Za-z0-9_]+/g, '.+');
+}
+
+/** A Prometheus rule file with one recording rule per query: `promtool check rules` parses each expression. */
+function ruleFile(queries: Array<{ where: string; expr: string }>): string {
+  const rules = queries.map((q, i) => `      - record: kinora:dashboard_query_${i}\n        expr: ${JSON.stringify(asPromql(q.expr))}`);
+  return `groups:\n  - name: dashboards\n    rules:\n${rules.join('\n')}\n`;
+}
+
+describe('promtool parses every dashboard query', () => {
+  let promtool: string;
+  let tmp: string;
+  beforeAll(async () => {
+    promtool = process.env['KINORA_PROMTOOL'] ?? (await ensurePromtool());
+    tmp = mkdtempSync(join(tmpdir(), 'kinora-dashboard-promql-'));
+  }, 1_800_000);
+  afterAll(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('variables become values Prometheus accepts', () => {
+    expect(asPromql('rate(a{job=~"$job", ns=~"${namespace}"}[$__rate_interval]) + b[${__range}]')).toBe('rate(a{job=~".+", ns=~".+"}[5m]) + b[1h]');
+  });
+
+  test('every panel and variable query of every dashboard is valid PromQL', async () => {
+    // label_values() is Grafana's, not PromQL: its selector is what Prometheus is asked for.
+    const queries = committed.flatMap((c) => dashboardQueries(c.json)).map((q) => ({ where: q.where, expr: q.expr.replace(/^label_values\(([\s\S]*),\s*[A-Za-z_][A-Za-z0-9_]*\)$/, '$1') }));
+    expect(queries.length).toBeGreaterThan(100);
+    const file = join(tmp, 'dashboards.rules.yaml');
+    writeFileSync(file, ruleFile(queries));
+    const r = await run(promtool, ['check', 'rules', file]);
+    expect({ code: r.code, out: r.code === 0 ? '' : r.stdout + r.stderr }).toEqual({ code: 0, out: '' });
+    expect(r.stdout).toContain(`SUCCESS: ${queries.length} rules found`);
+  }, 60_000);
+
+  test('a query with a syntax error is rejected', async () => {
+    const file = join(tmp, 'broken.rules.yaml');
+    writeFileSync(file, ruleFile([{ where: 'x', expr: 'sum by (job) (rate(http_request_duration_seconds_count{job=~"$job"}[$__rate_interval])' }]));
+    const r = await run(promtool, ['check', 'rules', file]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/dashboard_query_0|parse error|unclosed/i);
+  }, 60_000);
 });
