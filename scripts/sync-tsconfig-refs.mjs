@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Rewrites the root tsconfig.json references from the projects that exist (every folder under libs/, apps/,
-// bench/ and operators/ with a tsconfig.json), so `tsc -b` builds them all. `--tracked` keeps only projects
+// bench/, operators/ and observability/ with a tsconfig.json), so `tsc -b` builds them all. `--tracked` keeps only projects
 // known to git (used before committing while other work is in progress).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ const tracked = process.argv.includes('--tracked')
   ? new Set(execFileSync('git', ['ls-files', '*/tsconfig.json'], { encoding: 'utf8' }).split('\n').filter(Boolean))
   : undefined;
 const refs = [];
-for (const group of ['libs', 'apps', 'operators', 'bench']) {
+for (const group of ['libs', 'apps', 'operators', 'bench', 'observability']) {
   if (!existsSync(group)) continue;
   for (const dir of readdirSync(group).sort()) {
     const file = join(group, dir, 'tsconfig.json');

@@ -35,6 +35,7 @@ const UPSTREAMS: Record<string, string[]> = {
   realtime: ['user', 'analytics'],
 };
 const EDGE_FACING = ['gateway', 'realtime'];
+const dashboardsDir = join(chartDir, 'files', 'dashboards');
 const SELECTOR_KEYS = ['app.kubernetes.io/instance', 'app.kubernetes.io/name'];
 const DNS_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -309,6 +310,56 @@ describe('optional features', () => {
     for (const h of hpas) expect(named('prod', 'Deployment', h.spec.scaleTargetRef.name).spec.replicas).toBeUndefined();
     expect(of('prod', 'ServiceMonitor')).toHaveLength(SERVICES.length);
     for (const s of of('prod', 'ServiceMonitor')) expect(s.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+  });
+
+  test('Grafana dashboards: off by default; prod ships one ConfigMap per dashboard file, labelled for the sidecar, JSON untouched', () => {
+    const isDashboard = (m: Manifest): boolean => m.kind === 'ConfigMap' && m.metadata.name.startsWith('kinora-dashboard-');
+    for (const profile of ['default', 'dev', 'multiregion'] as const) expect(rendered.get(profile)!.filter(isDashboard)).toHaveLength(0);
+    const files = readdirSync(dashboardsDir).filter((f) => f.endsWith('.json')).sort();
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    const maps = rendered.get('prod')!.filter(isDashboard);
+    expect(maps.map((m) => m.metadata.name).sort()).toEqual(files.map((f) => `kinora-dashboard-${f.replace(/\.json$/, '')}`));
+    for (const m of maps) {
+      const name = m.metadata.name.replace(/^kinora-dashboard-/, '');
+      expect(m.metadata.namespace).toBe('kinora');
+      expect(m.metadata.labels).toMatchObject({ grafana_dashboard: '1', 'app.kubernetes.io/instance': 'kinora' });
+      expect(m.metadata.annotations).toEqual({ 'k8s-sidecar-target-directory': 'Kinora' });
+      expect(Object.keys(m.data!)).toEqual([`kinora-${name}.json`]);
+      const text = m.data![`kinora-${name}.json`]!;
+      // Read raw: Grafana's own ${datasource} and {{legend}} templates reach it as written.
+      expect(text + '\n').toBe(readFileSync(join(dashboardsDir, `${name}.json`), 'utf8'));
+      expect((JSON.parse(text) as { uid: string }).uid).toBe(`kinora-${name}`);
+      expect(text).toContain('${datasource}');
+    }
+  });
+
+  test('Grafana dashboards: extra labels and annotations, another namespace, no folder annotation when no folder', async () => {
+    const out = parseManifests(
+      await template(helm, 'default', [
+        '--set', 'metrics.dashboards.enabled=true',
+        '--set', 'metrics.dashboards.labels.team=video',
+        '--set', 'metrics.dashboards.annotations.owner=sre',
+        '--set', 'metrics.dashboards.namespace=monitoring',
+      ]),
+    ).filter((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('kinora-dashboard-'));
+    expect(out.length).toBeGreaterThanOrEqual(8);
+    for (const m of out) {
+      expect(m.metadata.namespace).toBe('monitoring');
+      expect(m.metadata.labels).toMatchObject({ grafana_dashboard: '1', team: 'video' });
+      expect(m.metadata.annotations).toEqual({ owner: 'sre' });
+    }
+    const folder = parseManifests(await template(helm, 'default', ['--set', 'metrics.dashboards.enabled=true', '--set', 'metrics.dashboards.folder=Video', '--set', 'metrics.dashboards.folderAnnotation=grafana_folder']));
+    const overview = folder.find((m) => m.metadata.name === 'kinora-dashboard-overview')!;
+    expect(overview.metadata.annotations).toEqual({ grafana_folder: 'Video' });
+  });
+
+  test('Grafana dashboards: the schema rejects an unknown key and a bad namespace', async () => {
+    const unknown = await run(helm, ['template', 'kinora', chartDir, '--set', 'metrics.dashboards.folders=x']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/folders/);
+    const ns = await run(helm, ['template', 'kinora', chartDir, '--set', 'metrics.dashboards.namespace=Not_A_Namespace']);
+    expect(ns.code).not.toBe(0);
+    expect(ns.stderr).toMatch(/namespace/);
   });
 
   test('NetworkPolicies: only gateway and realtime accept the ingress controller; each service reaches only what it uses', () => {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { withReplicas } from 'drizzle-orm/pg-core';
+import { ReplicaLagMonitor, type ReplicaLagLog, type ReplicaLagMonitorOptions } from './replica-lag.js';
 
 export interface DatabaseOptions {
   primaryUrl: string;
@@ -15,6 +16,18 @@ export interface DatabaseOptions {
    */
   stickyPrimaryMs?: number;
   onError?: (err: Error) => void;
+  /** Where the replica-lag monitor says that a server stopped (or started again) answering its samples. */
+  log?: ReplicaLagLog;
+  /** Tuning of the replica-lag samples (cache age, how long a scrape waits, connection timeouts). */
+  replicaLag?: Pick<ReplicaLagMonitorOptions, 'maxAgeMs' | 'waitMs' | 'timeoutMs'>;
+}
+
+/** Connections of one pool (or of all replica pools together), as the metrics report them. */
+export interface PoolStats {
+  idle: number;
+  busy: number;
+  waiting: number;
+  max: number;
 }
 
 interface RequestContext {
@@ -35,8 +48,12 @@ export class Database {
   private readonly als = new AsyncLocalStorage<RequestContext>();
   private readonly recentWriters = new Map<string, number>();
   private readonly stickyMs: number;
+  private readonly opts: DatabaseOptions;
+  private lagMonitor: ReplicaLagMonitor | undefined;
+  private closed = false;
 
   constructor(opts: DatabaseOptions) {
+    this.opts = opts;
     const common = {
       max: opts.poolMax ?? 10,
       application_name: opts.applicationName ?? 'kinora',
@@ -153,12 +170,51 @@ export class Database {
     for (const [k, until] of this.recentWriters) if (until <= now) this.recentWriters.delete(k);
   }
 
+  /** Connections of the primary pool and of the replica pools (summed), read now. */
+  poolStats(): { primary: PoolStats; replica: PoolStats | undefined } {
+    const stats = (pools: pg.Pool[]): PoolStats => {
+      const s = { idle: 0, busy: 0, waiting: 0, max: 0 };
+      for (const p of pools) {
+        s.idle += p.idleCount;
+        s.busy += p.totalCount - p.idleCount;
+        s.waiting += p.waitingCount;
+        s.max += p.options.max ?? 10;
+      }
+      return s;
+    };
+    return { primary: stats([this.primary]), replica: this.replicas.length > 0 ? stats(this.replicas) : undefined };
+  }
+
+  /**
+   * The replay lag of the replicas, sampled over dedicated connections when first asked for (see
+   * {@link ReplicaLagMonitor}); closed with the database.
+   */
+  get replicaLag(): ReplicaLagMonitor {
+    if (!this.lagMonitor) {
+      this.lagMonitor = new ReplicaLagMonitor({
+        primaryUrl: this.opts.primaryUrl,
+        replicaUrls: this.opts.replicaUrls ?? [],
+        applicationName: this.opts.applicationName ?? 'kinora',
+        ...this.opts.replicaLag,
+        ...(this.opts.log ? { log: this.opts.log } : {}),
+      });
+      if (this.closed) this.lagMonitor.close();
+    }
+    return this.lagMonitor;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Readiness: the primary and every replica answer. */
   async ping(): Promise<void> {
     await Promise.all([this.primary, ...this.replicas].map((p) => p.query('SELECT 1')));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.lagMonitor?.close();
     await Promise.all([this.primary.end(), ...this.replicas.map((p) => p.end())]);
   }
 }

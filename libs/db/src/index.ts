@@ -1,5 +1,8 @@
 export { Database } from './database.js';
-export type { DatabaseOptions } from './database.js';
+export type { DatabaseOptions, PoolStats } from './database.js';
+export { registerDatabaseMetrics } from './database.metrics.js';
+export { ReplicaLagMonitor, parseLsn, replicaLabels } from './replica-lag.js';
+export type { ReplicaLag, ReplicaLagLog, ReplicaLagMonitorOptions } from './replica-lag.js';
 export { dbPlugin } from './db.plugin.js';
 export { embeddedPostgresBinaries, freePort, startEmbeddedPostgres } from './embedded-postgres.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres.js';

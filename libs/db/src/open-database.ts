@@ -38,6 +38,7 @@ export async function openDatabase(
     poolMax: config.databasePoolMax,
     applicationName,
     onError: (err) => log.error({ err }, 'idle database connection failed'),
+    log,
   });
   return {
     database,

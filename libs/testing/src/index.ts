@@ -39,3 +39,4 @@ export {
   type KubernetesBinaries,
 } from './go-binaries.js';
 export { ensureFfmpeg } from './ffmpeg.js';
+export { metricNames, exportedNames, dashboardQueries, type DashboardQuery } from './promql.js';
