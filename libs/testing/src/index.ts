@@ -39,3 +39,27 @@ export {
   type KubernetesBinaries,
 } from './go-binaries.js';
 export { ensureFfmpeg } from './ffmpeg.js';
+export {
+  ensurePodman,
+  ensureBaseImage,
+  stageDependencies,
+  buildImages,
+  imageNames,
+  chartRepository,
+  projectVersion,
+  prunedFromImage,
+  linkedLibraries,
+  baseImageName,
+  CONTAINERS_CONF,
+  IMAGE_NODE_VERSION,
+  IMAGE_USER,
+  IMAGE_TARGETS,
+  INPUTS_LABEL,
+  type Podman,
+  type PodmanAvailability,
+  type ImageTarget,
+  type ImageNames,
+  type BuildImagesOptions,
+  type BuiltImage,
+  type CommandResult,
+} from './images.js';
