@@ -255,6 +255,10 @@ describeWithPodman('container images', () => {
     }
   });
 
+  test('an invalid tag is refused before anything is built', async () => {
+    await expect(buildImages(podman, { tag: '-latest' })).rejects.toThrow(/^invalid image tag "-latest"/);
+  });
+
   test('a second build of unchanged inputs reuses the images', async () => {
     const started = Date.now();
     const again = await buildImages(podman);

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONTAINERS_CONF, chartRepository, imageNames, linkedLibraries, prunedFromImage, projectVersion } from './images.js';
+import { CONTAINERS_CONF, chartRepository, ensurePodman, imageNames, linkedLibraries, prunedFromImage, projectVersion } from './images.js';
 
 describe('prunedFromImage', () => {
   it.each([
@@ -92,5 +92,23 @@ describe('host facts the bases are made from', () => {
   it('the project containers.conf selects runc and no default ulimits', () => {
     expect(CONTAINERS_CONF).toMatch(/^\[containers\]\n(#.*\n)*default_ulimits = \[\]$/m);
     expect(CONTAINERS_CONF).toMatch(/^\[engine\]\n(#.*\n)*runtime = "runc"$/m);
+  });
+});
+
+describe('ensurePodman when podman cannot be had', () => {
+  it('says what to install when podman is missing and this process may not install packages', async () => {
+    const r = await ensurePodman({ bin: '/nonexistent/podman', root: false });
+    expect(r.podman).toBeNull();
+    expect(r.reason).toBe('podman and runc are not installed and only root can install them here. Run: sudo apt-get install -y --no-install-recommends podman runc');
+  });
+
+  it('does not install anything for a podman binary it was given that does not exist', async () => {
+    expect(await ensurePodman({ bin: '/nonexistent/podman', root: true })).toEqual({ podman: null, reason: '/nonexistent/podman does not exist' });
+  });
+
+  it('reports a podman that does not work (podman info fails)', async () => {
+    const r = await ensurePodman({ bin: '/bin/false' });
+    expect(r.podman).toBeNull();
+    expect(r.reason).toMatch(/^podman does not work here: podman info exited 1$/);
   });
 });

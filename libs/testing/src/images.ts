@@ -102,16 +102,25 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 `;
 
+export interface EnsurePodmanOptions {
+  /** The podman binary to use (default: podman on the PATH, installed with apt-get when missing and root). */
+  bin?: string;
+  /** Whether this process may install Debian packages (default: whether it runs as root). */
+  root?: boolean;
+}
+
 /**
  * podman with runc, ready to build and run: installed with apt-get when missing and this process is root (Debian's
  * `podman` and `runc`), then checked with `podman info`. Returns `{ podman: null, reason }` when that cannot be
  * done here (not root, apt failed, podman does not work), so that a test can skip saying why.
  */
-export async function ensurePodman(): Promise<PodmanAvailability> {
+export async function ensurePodman(options: EnsurePodmanOptions = {}): Promise<PodmanAvailability> {
   const install = `apt-get install -y --no-install-recommends ${PODMAN_PACKAGES.join(' ')}`;
-  let bin = findExecutable('podman');
-  if (!bin || !findExecutable('runc')) {
-    if (!isRoot()) return { podman: null, reason: `podman and runc are not installed and only root can install them here. Run: sudo ${install}` };
+  const root = options.root ?? isRoot();
+  let bin = options.bin !== undefined ? (existsSync(options.bin) ? options.bin : undefined) : findExecutable('podman');
+  if (!bin || (options.bin === undefined && !findExecutable('runc'))) {
+    if (!root) return { podman: null, reason: `podman and runc are not installed and only root can install them here. Run: sudo ${install}` };
+    if (options.bin !== undefined) return { podman: null, reason: `${options.bin} does not exist` };
     const logFile = join(cacheDir('images'), 'podman-install.log');
     mkdirSync(dirname(logFile), { recursive: true });
     try {

@@ -57,6 +57,7 @@ export {
   INPUTS_LABEL,
   type Podman,
   type PodmanAvailability,
+  type EnsurePodmanOptions,
   type ImageTarget,
   type ImageNames,
   type BuildImagesOptions,
