@@ -10,7 +10,9 @@
 #   podman build --network none --pull=never --target kinora|kinora-transcoder --build-context deps=<staged> \
 #     --build-arg NODE_BASE=… --build-arg FFMPEG_BASE=… --build-arg VERSION=… --build-arg REVISION=… --build-arg CREATED=… .
 # The context is the repository; .dockerignore lets in only each workspace's package.json, built output (without
-# type declarations and source maps) and SQL migrations. Nothing in the build reaches a network.
+# type declarations and source maps) and SQL migrations. Nothing in the build reaches a network. podman 4.3 reuses a
+# cached step when only a build argument changed, so the script sets version, revision and created once more (and
+# io.kinora.build.inputs) in a one-step build on top; other builders (BuildKit) take them from the ARGs below.
 
 ARG NODE_BASE=kinora-base:required
 ARG FFMPEG_BASE=kinora-base-ffmpeg:required
@@ -55,9 +57,6 @@ LABEL org.opencontainers.image.title="kinora" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="${NODE_BASE}"
-# What the build was made from (a hash of every input, see libs/testing images.ts): an unchanged build is skipped.
-ARG INPUTS=""
-LABEL io.kinora.build.inputs="${INPUTS}"
 
 # --- kinora-transcoder: the same content and settings on the base with ffmpeg (the only service that runs it).
 FROM ${FFMPEG_BASE} AS kinora-transcoder
@@ -86,6 +85,3 @@ LABEL org.opencontainers.image.title="kinora-transcoder" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="${FFMPEG_BASE}"
-# What the build was made from (a hash of every input, see libs/testing images.ts): an unchanged build is skipped.
-ARG INPUTS=""
-LABEL io.kinora.build.inputs="${INPUTS}"

@@ -23,6 +23,14 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 
 const root = join(new URL('.', import.meta.url).pathname, '../..');
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 const availability = await ensurePodman();
 if (!availability.podman) console.warn(`[images.test] skipped: ${availability.reason}`);
 const describeWithPodman = availability.podman ? describe : describe.skip;
@@ -89,6 +97,12 @@ describeWithPodman('container images', () => {
   const exec = (name: string, args: string[]) => podman.run(['exec', name, ...args]);
 
   beforeAll(async () => {
+    // Containers of an earlier run that was killed (their Jest process is gone) still run: remove them.
+    const names = (await podman.run(['ps', '--all', '--filter', 'name=^kinora-images-test-', '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean);
+    for (const name of names) {
+      const pid = Number(/^kinora-images-test-(\d+)-/.exec(name)?.[1]);
+      if (pid && pid !== process.pid && !alive(pid)) await podman.run(['rm', '--force', '--time', '2', name]);
+    }
     const started = Date.now();
     for (const image of await buildImages(podman, { onProgress: (msg) => console.log(`[images.test] ${msg}`) })) built.set(image.target, image);
     buildSeconds = (Date.now() - started) / 1000;

@@ -564,28 +564,51 @@ export async function buildImages(podman: Podman, options: BuildImagesOptions = 
       log(`building ${names.local}…`);
       const logFile = join(cacheDir('images'), `build-${target}.log`);
       writeFileSync(logFile, '');
-      await check(`podman build --target ${target}`, podman.bin, [
-        'build',
-        '--network', 'none',
-        '--pull=never',
-        '--target', target,
-        '--file', join(root, 'Dockerfile'),
-        '--build-context', `deps=${deps}`,
-        '--build-arg', `NODE_BASE=${nodeBase}`,
-        ...(ffmpegBase ? ['--build-arg', `FFMPEG_BASE=${ffmpegBase}`] : []),
-        '--build-arg', `VERSION=${version}`,
-        '--build-arg', `REVISION=${revision}`,
-        '--build-arg', `CREATED=${created}`,
-        // A build argument, not --label: podman 4.3 reuses a cached last step without applying a new --label.
-        '--build-arg', `INPUTS=${inputs}`,
-        '--tag', names.local,
-        root,
-      ], { env: podman.env, logFile });
+      const work = mkdtempSync(join(cacheDir('images'), `build-${target}-`));
+      try {
+        await check(`podman build --target ${target}`, podman.bin, [
+          'build',
+          '--network', 'none',
+          '--pull=never',
+          '--target', target,
+          '--file', join(root, 'Dockerfile'),
+          '--build-context', `deps=${deps}`,
+          '--build-arg', `NODE_BASE=${nodeBase}`,
+          ...(ffmpegBase ? ['--build-arg', `FFMPEG_BASE=${ffmpegBase}`] : []),
+          '--build-arg', `VERSION=${version}`,
+          '--build-arg', `REVISION=${revision}`,
+          '--build-arg', `CREATED=${created}`,
+          '--iidfile', join(work, 'iid'),
+          root,
+        ], { env: podman.env, logFile });
+        // podman 4.3 reuses a cached step when only a build argument or a --label changed, so the labels that change
+        // from build to build are set again here, in an uncached one-step build on top (metadata only, ~1 s).
+        const labels: Record<string, string> = {
+          'org.opencontainers.image.version': version,
+          'org.opencontainers.image.revision': revision,
+          'org.opencontainers.image.created': created,
+          [INPUTS_LABEL]: inputs,
+        };
+        const containerfile = `FROM ${readFileSync(join(work, 'iid'), 'utf8').trim()}\nLABEL ${Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ')}\n`;
+        mkdirSync(join(work, 'context'));
+        writeFileSync(join(work, 'Containerfile'), containerfile);
+        await check(`podman build (labels of ${target})`, podman.bin, [
+          'build', '--no-cache', '--network', 'none', '--pull=never', '--file', join(work, 'Containerfile'), '--tag', names.local, join(work, 'context'),
+        ], { env: podman.env, logFile });
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
       built = true;
     }
     if (names.chart) await check(`podman tag ${names.chart}`, podman.bin, ['tag', names.local, names.chart], { env: podman.env });
     const info = await inspect(podman, names.local);
     if (!info) throw new HarnessError(`${names.local} is missing after its build`);
+    if (existing && existing.id !== info.id) {
+      // The image this one replaces would only fill podman's storage once it has no name left (podman refuses to
+      // remove one that a container uses).
+      const tags = await podman.run(['image', 'inspect', '--format', '{{len .RepoTags}}', existing.id]);
+      if (tags.code === 0 && tags.stdout.trim() === '0') await podman.run(['rmi', existing.id]);
+    }
     results.push({
       target,
       refs: [names.local, ...(names.chart ? [names.chart] : [])],
