@@ -39,6 +39,7 @@ describeWithPodman('container images', () => {
   const podman = availability.podman!;
   const built = new Map<ImageTarget, BuiltImage>();
   const files = new Map<ImageTarget, string[]>();
+  const entries = new Map<ImageTarget, { path: string; perms: string; owner: string }[]>();
   const containers: string[] = [];
   let db: TestDatabase;
   let buildSeconds = 0;
@@ -51,18 +52,23 @@ describeWithPodman('container images', () => {
   };
 
   /** Every path in an image's filesystem (`podman export` of a created container, listed by tar). */
-  async function listFiles(target: ImageTarget): Promise<string[]> {
+  async function listFiles(target: ImageTarget): Promise<{ path: string; perms: string; owner: string }[]> {
     const name = `kinora-images-test-${process.pid}-list-${target}`;
     const dir = mkdtempSync(join(tmpdir(), 'kinora-image-'));
     try {
       await podman.run(['rm', '-f', name]);
       await podmanOk(['create', '--name', name, ref(target)]);
       await podmanOk(['export', '--output', join(dir, 'fs.tar'), name]);
-      return execFileSync('tar', ['-tf', join(dir, 'fs.tar')], { maxBuffer: 256 * 1024 * 1024 })
+      // `-rw-r--r-- 0/0 1234 1970-01-01 00:00 ./app/x` (a link ends with ` -> target`).
+      return execFileSync('tar', ['--numeric-owner', '-tvf', join(dir, 'fs.tar')], { maxBuffer: 256 * 1024 * 1024 })
         .toString()
         .split('\n')
         .filter(Boolean)
-        .map((p) => `/${p.replace(/^\.?\//, '').replace(/\/$/, '')}`);
+        .map((line) => {
+          const [perms = '', owner = '', , , , ...rest] = line.split(/\s+/);
+          const path = `/${rest.join(' ').replace(/ -> .*$/, '').replace(/^\.?\//, '').replace(/\/$/, '')}`;
+          return { path, perms, owner };
+        });
     } finally {
       await podman.run(['rm', '-f', name]);
       rmSync(dir, { recursive: true, force: true });
@@ -153,6 +159,12 @@ describeWithPodman('container images', () => {
     });
   });
 
+  test('the all-in-one launcher, which has no embedded PostgreSQL in the image, exits 1 saying to set DATABASE_URL', async () => {
+    const r = await podman.run(['run', '--rm', '--network', 'none', '--read-only', '--read-only-tmpfs=false', '--tmpfs', '/tmp:rw,mode=1777', ref('kinora'), 'apps/kinora/dist/main.js']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/set DATABASE_URL instead/);
+  }, 60_000);
+
   describe('kinora-transcoder', () => {
     let service: { name: string; url: string };
     beforeAll(async () => {
@@ -181,7 +193,10 @@ describeWithPodman('container images', () => {
 
   describe('contents', () => {
     beforeAll(async () => {
-      for (const target of ['kinora', 'kinora-transcoder'] as const) files.set(target, await listFiles(target));
+      for (const target of ['kinora', 'kinora-transcoder'] as const) {
+        entries.set(target, await listFiles(target));
+        files.set(target, entries.get(target)!.map((e) => e.path));
+      }
     }, 180_000);
 
     test('no npm, TypeScript, compiler, shell or package manager in either image', () => {
@@ -227,6 +242,16 @@ describeWithPodman('container images', () => {
       }
       expect(missing).toEqual([]);
       expect(present.has('/app/LICENSE')).toBe(true);
+    });
+
+    test('everything belongs to root and nothing is writable by others but /tmp: the service cannot change its code', () => {
+      for (const [target, list] of entries) {
+        expect(list.length).toBeGreaterThan(1000);
+        const notRoot = list.filter((e) => e.owner !== '0/0').map((e) => `${e.path} ${e.owner}`);
+        expect({ target, notRoot }).toEqual({ target, notRoot: [] });
+        const worldWritable = list.filter((e) => !e.perms.startsWith('l') && e.perms[8] === 'w').map((e) => `${e.path} ${e.perms}`);
+        expect({ target, worldWritable }).toEqual({ target, worldWritable: ['/tmp drwxrwxrwt'] });
+      }
     });
 
     test('ffmpeg only in kinora-transcoder', () => {
