@@ -5,6 +5,7 @@ import { ensureHelm, vendoredCrdsDir } from '@kinora/testing';
 import { TOPICS } from '@kinora/contracts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import {
   PROFILES,
   buildDependencies,
@@ -78,6 +79,39 @@ describe('lint', () => {
     expect(typo.stderr).toMatch(/replcas/);
     const mode = await run(helm, ['template', 'kinora', chartDir, '--set', 'kafka.mode=zookeeper']);
     expect(mode.code).not.toBe(0);
+  });
+});
+
+describe('images', () => {
+  const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { image: { repository: string }; services: { transcoder: { image: { repository: string } } } };
+  const appVersion = (parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string }).appVersion;
+  const kinora = values.image.repository;
+  const transcoder = values.services.transcoder.image.repository;
+  const images = (manifests: Manifest[]) =>
+    new Map(manifests.filter((m) => m.kind === 'Deployment').map((d) => [d.metadata.name.replace(/^kinora-/, ''), container(d).image as string]));
+
+  test('by default the transcoder runs kinora-transcoder (the kinora image plus ffmpeg), every other service kinora, at the appVersion', () => {
+    // The names `npm run images` gives its two images (libs/testing images.ts reads them from these values).
+    expect(transcoder).toBe(`${kinora}-transcoder`);
+    for (const [svc, image] of images(rendered.get('default')!)) {
+      expect({ svc, image }).toEqual({ svc, image: `${svc === 'transcoder' ? transcoder : kinora}:${appVersion}` });
+    }
+  });
+
+  test('image.registry and image.tag reach the transcoder\'s own repository; image.digest does not (other content)', async () => {
+    const tagged = await run(helm, ['template', 'kinora', chartDir, '--set', 'image.registry=registry.example', '--set', 'image.tag=1.2.3']);
+    expect(tagged.stderr).toBe('');
+    for (const [svc, image] of images(parseManifests(tagged.stdout))) {
+      expect({ svc, image }).toEqual({ svc, image: `registry.example/${svc === 'transcoder' ? transcoder : kinora}:1.2.3` });
+    }
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const pinned = await run(helm, ['template', 'kinora', chartDir, '--set', `image.digest=${digest}`]);
+    expect(pinned.stderr).toBe('');
+    const byDigest = images(parseManifests(pinned.stdout));
+    expect(byDigest.get('gateway')).toBe(`${kinora}@${digest}`);
+    expect(byDigest.get('transcoder')).toBe(`${transcoder}:${appVersion}`);
+    const own = await run(helm, ['template', 'kinora', chartDir, '--set', `services.transcoder.image.digest=${digest}`]);
+    expect(images(parseManifests(own.stdout)).get('transcoder')).toBe(`${transcoder}@${digest}`);
   });
 });
 

@@ -61,8 +61,9 @@ realtime:     {edge: true,  db: true,  kafka: true,  redis: true,  storage: fals
 {{- define "kinora.image" -}}
 {{- $own := (index .context.Values.services .svc).image -}}
 {{- $img := dict "registry" .context.Values.image.registry "repository" .context.Values.image.repository "tag" .context.Values.image.tag "digest" .context.Values.image.digest -}}
-{{- if $own.repository -}}
-{{- $img = dict "registry" $own.registry "repository" $own.repository "tag" $own.tag "digest" $own.digest -}}
+{{- if and $own.repository (ne $own.repository $img.repository) -}}
+{{- /* Another repository: registry and tag still follow `image.*` unless set; a digest never does (other content). */ -}}
+{{- $img = dict "registry" (default $img.registry $own.registry) "repository" $own.repository "tag" (default $img.tag $own.tag) "digest" $own.digest -}}
 {{- else -}}
 {{- range $k := list "registry" "tag" "digest" -}}{{- if index $own $k -}}{{- $_ := set $img $k (index $own $k) -}}{{- end -}}{{- end -}}
 {{- end -}}

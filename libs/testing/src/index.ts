@@ -40,3 +40,28 @@ export {
 } from './go-binaries.js';
 export { ensureFfmpeg } from './ffmpeg.js';
 export { metricNames, exportedNames, dashboardQueries, type DashboardQuery } from './promql.js';
+export {
+  ensurePodman,
+  ensureBaseImage,
+  stageDependencies,
+  buildImages,
+  imageNames,
+  chartRepository,
+  projectVersion,
+  prunedFromImage,
+  linkedLibraries,
+  baseImageName,
+  CONTAINERS_CONF,
+  IMAGE_NODE_VERSION,
+  IMAGE_USER,
+  IMAGE_TARGETS,
+  INPUTS_LABEL,
+  type Podman,
+  type PodmanAvailability,
+  type EnsurePodmanOptions,
+  type ImageTarget,
+  type ImageNames,
+  type BuildImagesOptions,
+  type BuiltImage,
+  type CommandResult,
+} from './images.js';

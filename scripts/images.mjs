@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// `npm run images`: Kinora's container images with podman, without a registry (see the Dockerfile and
+// docs/deploy.md, "Container images"). Builds the TypeScript, makes the bases when missing, stages the production
+// node_modules, builds `kinora` and `kinora-transcoder` (skipped when an image of the same inputs exists), tags each
+// with its local name and the chart's default reference, and prints the names and sizes.
+//   npm run images                                    # both, tagged with package.json's version (the chart's appVersion)
+//   npm run images -- --only kinora --tag dev         # one image, another tag
+//   npm run images -- --force                         # run podman build even when the inputs did not change
+//   npm run images -- --json                          # one JSON line per image on stdout (for tools), progress on stderr
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const targets = ['kinora', 'kinora-transcoder'];
+const usage = `usage: npm run images -- [--only ${targets.join('|')}|transcoder] [--tag <tag>] [--force] [--json]`;
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      only: { type: 'string' },
+      tag: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (err) {
+  console.error(`${err.message}\n${usage}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const only = args.only === 'transcoder' ? 'kinora-transcoder' : args.only;
+if (only !== undefined && !targets.includes(only)) {
+  console.error(`--only must be one of ${targets.join(', ')} (or transcoder), not ${JSON.stringify(args.only)}\n${usage}`);
+  process.exit(2);
+}
+const say = (msg) => (args.json ? console.error : console.log)(`[images] ${msg}`);
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const build = spawnSync(process.execPath, [tsc, '-b'], { cwd: root, stdio: ['ignore', args.json ? process.stderr : 'inherit', 'inherit'] });
+if (build.status !== 0) {
+  console.error('[images] build failed: see the TypeScript errors above');
+  process.exit(build.status ?? 1);
+}
+
+const { ensurePodman, buildImages } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);
+const available = await ensurePodman();
+if (!available.podman) {
+  console.error(`[images] ${available.reason}`);
+  process.exit(1);
+}
+try {
+  const started = Date.now();
+  const images = await buildImages(available.podman, {
+    ...(only ? { targets: [only] } : {}),
+    ...(args.tag !== undefined ? { tag: args.tag } : {}),
+    force: args.force,
+    onProgress: say,
+  });
+  for (const image of images) {
+    if (args.json) {
+      console.log(JSON.stringify({ target: image.target, refs: image.refs, id: image.id, size: image.size, built: image.built }));
+    } else {
+      const what = image.built ? `built in ${image.seconds.toFixed(1)} s` : 'up to date';
+      say(`${image.refs.join(', ')}: ${(image.size / 1e6).toFixed(0)} MB, ${what}`);
+    }
+  }
+  say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (podman ${available.podman.version}); load into kind: podman save <name> -o kinora.tar && kind load image-archive kinora.tar`);
+} catch (err) {
+  console.error(`[images] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
