@@ -7,6 +7,9 @@
 //   npm run images -- --only kinora --tag dev         # one image, another tag
 //   npm run images -- --force                         # run podman build even when the inputs did not change
 //   npm run images -- --json                          # one JSON line per image on stdout (for tools), progress on stderr
+//   npm run images -- --only kinora --dev --ref kinora:tilt-1 --kind-load kinora
+//                                                     # Tilt: the development variant (tar for live updates), named
+//                                                     # as Tilt expects, loaded into the kind cluster `kinora`
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -15,7 +18,7 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const targets = ['kinora', 'kinora-transcoder'];
-const usage = `usage: npm run images -- [--only ${targets.join('|')}|transcoder] [--tag <tag>] [--force] [--json]`;
+const usage = `usage: npm run images -- [--only ${targets.join('|')}|transcoder] [--tag <tag>] [--force] [--json] [--dev] [--ref <name:tag>] [--kind-load <cluster>]`;
 
 let args;
 try {
@@ -25,6 +28,9 @@ try {
       tag: { type: 'string' },
       force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      dev: { type: 'boolean', default: false },
+      ref: { type: 'string' },
+      'kind-load': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -41,6 +47,14 @@ if (only !== undefined && !targets.includes(only)) {
   console.error(`--only must be one of ${targets.join(', ')} (or transcoder), not ${JSON.stringify(args.only)}\n${usage}`);
   process.exit(2);
 }
+if ((args.ref !== undefined || args['kind-load'] !== undefined) && only === undefined) {
+  console.error(`--ref and --kind-load name one image: add --only\n${usage}`);
+  process.exit(2);
+}
+if (args.ref !== undefined && !/^[a-z0-9][a-z0-9._\/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.ref)) {
+  console.error(`--ref must be <name>:<tag>, not ${JSON.stringify(args.ref)}\n${usage}`);
+  process.exit(2);
+}
 const say = (msg) => (args.json ? console.error : console.log)(`[images] ${msg}`);
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -50,7 +64,7 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1);
 }
 
-const { ensurePodman, buildImages } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);
+const { ensurePodman, buildImages, publishImage } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);
 const available = await ensurePodman();
 if (!available.podman) {
   console.error(`[images] ${available.reason}`);
@@ -62,11 +76,18 @@ try {
     ...(only ? { targets: [only] } : {}),
     ...(args.tag !== undefined ? { tag: args.tag } : {}),
     force: args.force,
+    dev: args.dev,
     onProgress: say,
   });
+  if (args.ref !== undefined || args['kind-load'] !== undefined) {
+    const image = images[0];
+    const source = image.dev ?? image.refs[0];
+    const name = await publishImage(available.podman, source, args.ref ?? source, { kindCluster: args['kind-load'], log: say });
+    say(`${source} → ${name}${args['kind-load'] ? ` (loaded into kind cluster ${args['kind-load']})` : ''}`);
+  }
   for (const image of images) {
     if (args.json) {
-      console.log(JSON.stringify({ target: image.target, refs: image.refs, id: image.id, size: image.size, built: image.built }));
+      console.log(JSON.stringify({ target: image.target, refs: image.refs, ...(image.dev ? { dev: image.dev } : {}), id: image.id, size: image.size, built: image.built }));
     } else {
       const what = image.built ? `built in ${image.seconds.toFixed(1)} s` : 'up to date';
       say(`${image.refs.join(', ')}: ${(image.size / 1e6).toFixed(0)} MB, ${what}`);

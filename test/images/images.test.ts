@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   buildImages,
+  containerdName,
   createTestDatabase,
+  publishImage,
   ensurePodman,
   getFreePort,
   IMAGE_NODE_VERSION,
@@ -17,7 +19,7 @@ import {
   type TestDatabase,
 } from '@kinora/testing';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -307,4 +309,41 @@ describeWithPodman('container images', () => {
       expect({ target: image.target, built: image.built, id: image.id }).toEqual({ target: image.target, built: false, id: built.get(image.target)!.id });
     }
   }, 120_000);
+
+  // Tilt's live update (see the Tiltfile): the development variant takes a tar stream of build output as the runtime
+  // user, and the name Tilt asks for is the one a kind node's containerd will look up.
+  test('the development variant accepts a live update as the non-root user, under the name Tilt gives it', async () => {
+    const [image] = await buildImages(podman, { targets: ['kinora'], dev: true });
+    expect(image!.dev).toBe(imageNames('kinora', projectVersion(root), root).local.replace(/:([^:]+)$/, '-dev:$1'));
+    const ref = `kinora:tilt-${process.pid}`;
+    expect(await publishImage(podman, image!.dev!, ref)).toBe(`docker.io/library/${ref}`);
+    const stage = mkdtempSync(join(tmpdir(), 'kinora-live-update-'));
+    try {
+      mkdirSync(join(stage, 'app', 'apps', 'gateway', 'dist'), { recursive: true });
+      writeFileSync(join(stage, 'app', 'apps', 'gateway', 'dist', 'live-update.js'), 'export const synced = 42;\n');
+      const tarball = execFileSync('tar', ['-C', stage, '-c', 'app']);
+      const out = execFileSync(
+        podman.bin,
+        ['run', '--rm', '-i', '--network', 'none', '--entrypoint', '/usr/local/bin/sh', ref, '-c',
+          'id -u && tar -x -C / && node -e "import(\'/app/apps/gateway/dist/live-update.js\').then((m) => console.log(m.synced))"'],
+        { input: tarball, env: podman.env },
+      ).toString();
+      expect(out.trim().split('\n')).toEqual([String(IMAGE_USER.uid), '42']);
+      // The production image stays locked: its code belongs to root.
+      const locked = await podman.run(['run', '--rm', '--network', 'none', image!.refs[0]!, '-e', "require('fs').writeFileSync('/app/apps/gateway/dist/x.js', '')"]);
+      expect(locked.code).not.toBe(0);
+      expect(locked.stderr).toMatch(/EACCES/);
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
+      await podman.run(['rmi', `docker.io/library/${ref}`]);
+    }
+  }, 300_000);
+
+  test('containerdName qualifies short names the way a node resolves them', () => {
+    expect(containerdName('kinora:dev')).toBe('docker.io/library/kinora:dev');
+    expect(containerdName('team/kinora:dev')).toBe('docker.io/team/kinora:dev');
+    expect(containerdName('ghcr.io/kinora/kinora:1')).toBe('ghcr.io/kinora/kinora:1');
+    expect(containerdName('localhost:5000/kinora:1')).toBe('localhost:5000/kinora:1');
+    expect(containerdName('localhost/kinora:1')).toBe('localhost/kinora:1');
+  });
 });

@@ -17,6 +17,7 @@ export const KUBERNETES_VERSION = 'v1.34.2';
 export const ETCD_VERSION = 'v3.6.16';
 export const HELM_VERSION = 'v4.3.2';
 export const PROMETHEUS_VERSION = 'v0.316.0';
+export const TILT_VERSION = 'v0.34.0';
 
 /** `v1.34.2` → `v0.34.2`: the version of the staging modules (k8s.io/api, client-go, …) of a Kubernetes release. */
 export function stagingVersion(kubernetesVersion: string): string {
@@ -57,6 +58,8 @@ interface GoToolchainSpec {
    */
   replace?: (from: string, to: string) => string | undefined;
   binaries: GoBinarySpec[];
+  /** Build with cgo (a C compiler on PATH); default: static binaries without it. */
+  cgo?: boolean;
 }
 
 function kubernetesLdflags(version: string): string[] {
@@ -130,6 +133,23 @@ const promtoolSpec: GoToolchainSpec = {
       pkg: 'github.com/prometheus/prometheus/cmd/promtool',
       ldflags: [`-X github.com/prometheus/common/version.Version=${prometheusRelease(PROMETHEUS_VERSION)}`],
       coldEstimate: '~6 min',
+    },
+  ],
+};
+
+const tiltSpec: GoToolchainSpec = {
+  folder: `tilt-${TILT_VERSION}`,
+  wrapper: 'tilt',
+  module: 'github.com/tilt-dev/tilt',
+  version: TILT_VERSION,
+  // Tilt parses Tiltfiles' neighbours with tree-sitter, a C library.
+  cgo: true,
+  binaries: [
+    {
+      name: 'tilt',
+      pkg: 'github.com/tilt-dev/tilt/cmd/tilt',
+      ldflags: [`-X main.version=${TILT_VERSION.slice(1)}`],
+      coldEstimate: '~7 min',
     },
   ],
 };
@@ -220,10 +240,10 @@ function goExecutable(): string {
 }
 
 /** The environment of every `go` command: static binaries, the local toolchain only, module graph updates allowed. */
-function goEnv(): NodeJS.ProcessEnv {
+function goEnv(cgo = false): NodeJS.ProcessEnv {
   // GOTOOLCHAIN=local: a module that asks for a newer Go fails with a clear "requires go >= …" instead of
   // downloading another toolchain behind the user's back.
-  return { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false', GOTOOLCHAIN: 'local' };
+  return { ...process.env, CGO_ENABLED: cgo ? '1' : '0', GOFLAGS: '-mod=mod -buildvcs=false', GOTOOLCHAIN: 'local' };
 }
 
 /** The go.mod of `module@version` from the module cache (`go mod download -json`, fetched when missing). */
@@ -248,6 +268,9 @@ async function ensureGoBinary(spec: GoToolchainSpec, name: string): Promise<stri
   const binary = join(binDir, name);
   if (existsSync(binary)) return binary;
   const go = goExecutable();
+  if (spec.cgo && !findExecutable('gcc') && !findExecutable('cc')) {
+    throw new HarnessError(`${name} ${spec.version} is built with cgo and no C compiler is on PATH: install gcc (Debian: build-essential)`);
+  }
   mkdirSync(binDir, { recursive: true });
   return withLock(join(base, 'build.lock'), `${spec.module} ${spec.version}`, async () => {
     if (existsSync(binary)) return binary; // built by the process we waited for
@@ -270,7 +293,7 @@ async function ensureGoBinary(spec: GoToolchainSpec, name: string): Promise<stri
       args: ['build', '-trimpath', '-ldflags', ['-s', '-w', ...target.ldflags].join(' '), '-o', tmp, target.pkg],
       logFile,
       cwd: src,
-      env: goEnv(),
+      env: goEnv(spec.cgo),
       timeoutMs: 40 * 60_000,
     });
     renameSync(tmp, binary);
@@ -311,6 +334,11 @@ export function ensureHelm(): Promise<string> {
 /** promtool of Prometheus, pinned ({@link PROMETHEUS_VERSION}). */
 export function ensurePromtool(): Promise<string> {
   return ensureGoBinary(promtoolSpec, 'promtool');
+}
+
+/** tilt, pinned ({@link TILT_VERSION}): the Tiltfile's tests evaluate it with `tilt alpha tiltfile-result`. */
+export function ensureTilt(): Promise<string> {
+  return ensureGoBinary(tiltSpec, 'tilt');
 }
 
 /** For tests of the lock: runs `fn` while holding the build lock file `lockFile`. */

@@ -475,6 +475,11 @@ export interface BuildImagesOptions {
   tag?: string;
   /** Build even when an image of the same inputs exists (podman's layer cache still applies). */
   force?: boolean;
+  /**
+   * Also make the development variant `localhost/<target>-dev:<tag>` (Tilt's live updates): the image plus a static
+   * busybox (tar, sh) and `/app/apps`, `/app/libs` owned by the runtime user, so synced build output can be written.
+   */
+  dev?: boolean;
   onProgress?: (msg: string) => void;
 }
 
@@ -487,6 +492,8 @@ export interface BuiltImage {
   size: number;
   /** false when an image of the same inputs existed and was reused. */
   built: boolean;
+  /** The development variant's name (`dev` builds only). */
+  dev?: string;
   seconds: number;
   labels: Record<string, string>;
 }
@@ -609,8 +616,10 @@ export async function buildImages(podman: Podman, options: BuildImagesOptions = 
       const tags = await podman.run(['image', 'inspect', '--format', '{{len .RepoTags}}', existing.id]);
       if (tags.code === 0 && tags.stdout.trim() === '0') await podman.run(['rmi', existing.id]);
     }
+    const dev = options.dev ? await buildDevVariant(podman, names.local, log) : undefined;
     results.push({
       target,
+      ...(dev ? { dev } : {}),
       refs: [names.local, ...(names.chart ? [names.chart] : [])],
       id: info.id,
       size: info.size,
@@ -620,4 +629,80 @@ export async function buildImages(podman: Podman, options: BuildImagesOptions = 
     });
   }
   return results;
+}
+
+// --- development variant (Tilt) ----------------------------------------------------------------------------------
+
+/** `localhost/kinora:0.1.0` → `localhost/kinora-dev:0.1.0`. */
+export function devImageName(local: string): string {
+  const at = local.lastIndexOf(':');
+  return `${local.slice(0, at)}-dev${local.slice(at)}`;
+}
+
+/**
+ * The development variant of an image: Tilt's live update extracts a tar stream inside the running container as its
+ * user, so the variant adds busybox (Debian's busybox-static: tar and sh, nothing linked) and gives /app/apps and
+ * /app/libs (build output only, a few MB) to the runtime user. Rebuilt on every call: one metadata-sized layer.
+ */
+async function buildDevVariant(podman: Podman, image: string, log: (msg: string) => void): Promise<string> {
+  const logFile = join(cacheDir('images'), 'build-dev.log');
+  const busybox = await ensureDebianPackage({ binary: 'busybox', packages: ['busybox-static'], logFile });
+  const name = devImageName(image);
+  log(`building ${name} (development variant)…`);
+  const work = mkdtempSync(join(cacheDir('images'), 'build-dev-'));
+  try {
+    mkdirSync(join(work, 'context'));
+    copyFileSync(busybox, join(work, 'context', 'busybox'));
+    chmodSync(join(work, 'context', 'busybox'), 0o755);
+    writeFileSync(
+      join(work, 'Containerfile'),
+      [
+        `FROM ${image}`,
+        'USER 0:0',
+        'COPY busybox /usr/local/bin/busybox',
+        'RUN ["/usr/local/bin/busybox", "--install", "-s", "/usr/local/bin"]',
+        `RUN ["/usr/local/bin/busybox", "chown", "-R", "${IMAGE_USER.uid}:${IMAGE_USER.gid}", "/app/apps", "/app/libs"]`,
+        `USER ${IMAGE_USER.uid}:${IMAGE_USER.gid}`,
+        'LABEL io.kinora.variant="development"',
+        '',
+      ].join('\n'),
+    );
+    await check(`podman build (${name})`, podman.bin, [
+      'build', '--network', 'none', '--pull=never', '--file', join(work, 'Containerfile'), '--tag', name, join(work, 'context'),
+    ], { env: podman.env, logFile });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return name;
+}
+
+/**
+ * The name a Kubernetes node's containerd resolves a reference to: `kinora:dev` → `docker.io/library/kinora:dev`.
+ * podman would name an unqualified tag `localhost/kinora:dev`, which a pod asking for `kinora:dev` never finds.
+ */
+export function containerdName(ref: string): string {
+  const slash = ref.indexOf('/');
+  const first = slash === -1 ? '' : ref.slice(0, slash);
+  if (slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost')) return ref;
+  return slash === -1 ? `docker.io/library/${ref}` : `docker.io/${ref}`;
+}
+
+/** Tags `image` as `ref` (as containerd names it) and, given a kind cluster, loads it into every node of it. */
+export async function publishImage(podman: Podman, image: string, ref: string, options: { kindCluster?: string; log?: (msg: string) => void } = {}): Promise<string> {
+  const name = containerdName(ref);
+  await check(`podman tag ${name}`, podman.bin, ['tag', image, name], { env: podman.env });
+  if (options.kindCluster) {
+    const kind = findExecutable('kind');
+    if (!kind) throw new HarnessError('--kind-load needs kind on PATH (https://kind.sigs.k8s.io: go install sigs.k8s.io/kind@v0.33.0)');
+    const work = mkdtempSync(join(cacheDir('images'), 'kind-load-'));
+    try {
+      const archive = join(work, 'image.tar');
+      options.log?.(`loading ${name} into kind cluster ${options.kindCluster}…`);
+      await check(`podman save ${name}`, podman.bin, ['save', '--format', 'docker-archive', '-o', archive, name], { env: podman.env });
+      await check(`kind load image-archive (${options.kindCluster})`, kind, ['load', 'image-archive', archive, '--name', options.kindCluster]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  return name;
 }

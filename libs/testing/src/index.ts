@@ -29,6 +29,7 @@ export {
   ensureHelm,
   ensureKubectl,
   ensurePromtool,
+  ensureTilt,
   ensureKubernetesBinaries,
   stagingVersion,
   wrapperGoMod,
@@ -36,6 +37,7 @@ export {
   ETCD_VERSION,
   HELM_VERSION,
   PROMETHEUS_VERSION,
+  TILT_VERSION,
   type KubernetesBinaries,
 } from './go-binaries.js';
 export { ensureFfmpeg } from './ffmpeg.js';
@@ -45,6 +47,9 @@ export {
   ensureBaseImage,
   stageDependencies,
   buildImages,
+  devImageName,
+  containerdName,
+  publishImage,
   imageNames,
   chartRepository,
   projectVersion,
