@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import type { TranscodeJob } from '../api/v1alpha1/transcodejob.types.js';
+import { CONTAINER_SECURITY, POD_SECURITY, ownerRef } from './owner.js';
+import { stepResources, type Step } from './transcodejob.resources.js';
+
+export const LABEL_OWNER_UID = 'kinora.io/transcodejob-uid';
+export const LABEL_ATTEMPT = 'kinora.io/attempt';
+export const LABEL_STEP = 'kinora.io/step';
+export const LABEL_CHUNK = 'kinora.io/chunk';
+/** On Pod templates: `namespace/name` of the TranscodeJob, so a Pod's change enqueues it. */
+export const ANNOTATION_OWNER_KEY = 'kinora.io/transcodejob';
+/** Where a step writes its result (JSON) for the operator: the container's terminationMessagePath. */
+export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+
+export interface JobTemplate {
+  /** Default transcoder image (a TranscodeJob's spec.image wins). */
+  image: string;
+  /** The program of every step, e.g. ["node", "apps/transcoder/dist/transcode-job.js"]; the step and its flags follow. */
+  command: string[];
+  /** Environment every step gets (storage location and the like). */
+  env: { name: string; value: string }[];
+  /** A Secret whose keys become environment of every step (credentials). */
+  envFromSecret?: string;
+  serviceAccountName?: string;
+}
+
+export interface StepRef {
+  step: Step;
+  attempt: number;
+  chunk?: number;
+  chunks?: number;
+}
+
+/** `<tj>-a<attempt>-<step>[-<i>]`, kept within the 63 characters a Job name may have (its Pods carry it as a label). */
+export function jobName(tjName: string, ref: StepRef): string {
+  const suffix = `-a${ref.attempt}-${ref.step}${ref.chunk !== undefined ? `-${ref.chunk}` : ''}`;
+  if (tjName.length + suffix.length <= 63) return tjName + suffix;
+  const hash = createHash('sha256').update(tjName).digest('hex').slice(0, 6);
+  return `${tjName.slice(0, 63 - suffix.length - 7).replace(/-+$/, '')}-${hash}${suffix}`;
+}
+
+export const workPrefix = (tj: TranscodeJob, attempt: number): string => `work/${tj.spec.videoId}/${tj.metadata.uid ?? tj.metadata.name}/a${attempt}/`;
+
+/** The arguments of a step: `<step> --video <id> --source <key> --output <prefix> --work <prefix> [--chunk i --chunks n]`. */
+export function stepArgs(tj: TranscodeJob, ref: StepRef): string[] {
+  const args = [ref.step, '--video', tj.spec.videoId, '--source', tj.spec.source.key, '--output', tj.spec.outputPrefix, '--work', workPrefix(tj, ref.attempt)];
+  args.push('--chunk-seconds', String(tj.spec.chunking?.chunkSeconds ?? 60));
+  if (ref.chunk !== undefined) args.push('--chunk', String(ref.chunk));
+  if (ref.chunks !== undefined) args.push('--chunks', String(ref.chunks));
+  return args;
+}
+
+export function stepJob(tj: TranscodeJob, ref: StepRef, tpl: JobTemplate): Record<string, unknown> {
+  const labels: Record<string, string> = {
+    'app.kubernetes.io/name': 'kinora-transcode',
+    'app.kubernetes.io/managed-by': 'kinora-operator',
+    'app.kubernetes.io/part-of': 'kinora',
+    [LABEL_OWNER_UID]: tj.metadata.uid!,
+    [LABEL_ATTEMPT]: String(ref.attempt),
+    [LABEL_STEP]: ref.step,
+    ...(ref.chunk !== undefined ? { [LABEL_CHUNK]: String(ref.chunk) } : {}),
+  };
+  const env = [
+    { name: 'TRANSCODE_STEP', value: ref.step },
+    { name: 'VIDEO_ID', value: tj.spec.videoId },
+    { name: 'SOURCE_KEY', value: tj.spec.source.key },
+    { name: 'OUTPUT_PREFIX', value: tj.spec.outputPrefix },
+    { name: 'WORK_PREFIX', value: workPrefix(tj, ref.attempt) },
+    { name: 'ATTEMPT', value: String(ref.attempt) },
+    { name: 'CHUNK_SECONDS', value: String(tj.spec.chunking?.chunkSeconds ?? 60) },
+    ...(ref.chunk !== undefined ? [{ name: 'CHUNK_INDEX', value: String(ref.chunk) }] : []),
+    ...(ref.chunks !== undefined ? [{ name: 'CHUNK_COUNT', value: String(ref.chunks) }] : []),
+    { name: 'TERMINATION_MESSAGE_PATH', value: TERMINATION_MESSAGE_PATH },
+    ...tpl.env,
+  ];
+  const [program, ...programArgs] = tpl.command;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: jobName(tj.metadata.name, ref), namespace: tj.metadata.namespace, labels, ownerReferences: [ownerRef(tj)] },
+    spec: {
+      // Retries are the operator's (a whole attempt, with its own backoff), not the Job controller's.
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: tj.spec.ttlSecondsAfterFinished ?? 600,
+      template: {
+        metadata: { labels, annotations: { [ANNOTATION_OWNER_KEY]: `${tj.metadata.namespace}/${tj.metadata.name}` } },
+        spec: {
+          restartPolicy: 'Never',
+          enableServiceLinks: false,
+          automountServiceAccountToken: false,
+          ...(tpl.serviceAccountName ? { serviceAccountName: tpl.serviceAccountName } : {}),
+          securityContext: POD_SECURITY,
+          containers: [
+            {
+              name: 'transcode',
+              image: tj.spec.image ?? tpl.image,
+              command: [program],
+              args: [...programArgs, ...stepArgs(tj, ref)],
+              env,
+              ...(tpl.envFromSecret ? { envFrom: [{ secretRef: { name: tpl.envFromSecret } }] } : {}),
+              resources: stepResources(tj.spec, ref.step),
+              terminationMessagePath: TERMINATION_MESSAGE_PATH,
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              securityContext: CONTAINER_SECURITY,
+              volumeMounts: [
+                { name: 'work', mountPath: '/work/transcode' },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'work', emptyDir: {} },
+            { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
+          ],
+        },
+      },
+    },
+  };
+}
