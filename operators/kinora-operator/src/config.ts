@@ -2,6 +2,15 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, deepFreeze, envInt, envList, envString, type Env } from '@kinora/config';
 import { CONTROLLER_KINDS, type ControllerKind } from './operator.js';
+import { DEFAULT_TRANSCODE_COMMAND } from './reconcile/transcodejob.jobs.js';
+
+function exitCodes(env: Env, name: string, def: number[]): number[] {
+  const list = envList(env, name);
+  if (envString(env, name) === undefined) return def;
+  if (list.length === 1 && list[0] === 'none') return [];
+  if (!list.every((c) => /^\d{1,3}$/.test(c) && Number(c) >= 1 && Number(c) <= 255)) throw new ConfigError(name, 'a comma list of exit codes 1-255, or none', envString(env, name));
+  return list.map(Number);
+}
 
 export interface OperatorConfig {
   /** KUBECONFIG file; unset in a Pod (the service account is used). */
@@ -12,7 +21,7 @@ export interface OperatorConfig {
   host: string;
   logLevel: string;
   leaderElection: { enabled: boolean; namespace: string; leaseName: string; identity: string };
-  transcode: { image: string; command: string[]; env: { name: string; value: string }[]; envFromSecret: string | undefined; serviceAccountName: string | undefined };
+  transcode: { permanentExitCodes: number[]; image: string; command: string[]; env: { name: string; value: string }[]; envFromSecret: string | undefined; serviceAccountName: string | undefined };
   kafkaBrokers: string[];
   databaseUrl: string | undefined;
   lagIntervalMs: number;
@@ -72,7 +81,8 @@ export function loadOperatorConfig(env: Env = process.env): Readonly<OperatorCon
     },
     transcode: {
       image: envString(env, 'TRANSCODER_IMAGE') ?? 'ghcr.io/kinora/kinora:0.1.0',
-      command: jsonStringArray(env, 'TRANSCODE_COMMAND', ['node', 'apps/transcoder/dist/transcode-job.js']),
+      command: jsonStringArray(env, 'TRANSCODE_COMMAND', DEFAULT_TRANSCODE_COMMAND),
+      permanentExitCodes: exitCodes(env, 'TRANSCODE_PERMANENT_EXIT_CODES', [2, 3]),
       env: jsonStringMap(env, 'TRANSCODE_JOB_ENV'),
       envFromSecret: envString(env, 'TRANSCODE_JOB_ENV_SECRET'),
       serviceAccountName: envString(env, 'TRANSCODE_JOB_SERVICE_ACCOUNT'),

@@ -30,6 +30,7 @@ const operator = new Operator({
   namespace: config.watchNamespace,
   bus,
   controllers: config.controllers,
+  permanentExitCodes: config.transcode.permanentExitCodes,
   jobTemplate: {
     image: config.transcode.image,
     command: config.transcode.command,

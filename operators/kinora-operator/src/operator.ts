@@ -22,6 +22,8 @@ export interface OperatorOptions {
   namespace?: string;
   bus: EventBus;
   jobTemplate: JobTemplate;
+  /** Exit codes of a step that fail a TranscodeJob at once (default 2, 3). */
+  permanentExitCodes?: readonly number[];
   controllers?: readonly ControllerKind[];
   fieldManager?: string;
   /** Off (`false`) for a single instance; else the Lease that instances compete for. */
@@ -120,7 +122,7 @@ export class Operator {
     const common = { client: o.client, namespace: o.namespace, fieldManager, metrics: this.metrics, logger: this.logger, workers: o.workers };
     const kinds = o.controllers ?? CONTROLLER_KINDS;
     const built: { controller: Controller; informers: Informer[] }[] = [];
-    if (kinds.includes('TranscodeJob')) built.push(createTranscodeJobController({ ...common, bus: o.bus, jobTemplate: o.jobTemplate }));
+    if (kinds.includes('TranscodeJob')) built.push(createTranscodeJobController({ ...common, bus: o.bus, jobTemplate: o.jobTemplate, permanentExitCodes: o.permanentExitCodes }));
     if (kinds.includes('CounterShardSet'))
       built.push(createCounterShardSetController({ ...common, lagReader: o.lagReader ?? new KafkaLagReader(), defaultBrokers: o.defaultBrokers ?? [], lagIntervalMs: o.lagIntervalMs }));
     if (kinds.includes('RegionReplica')) built.push(createRegionReplicaController({ ...common, lagProber: o.lagProber ?? new PostgresLagProber(), probeIntervalMs: o.probeIntervalMs }));

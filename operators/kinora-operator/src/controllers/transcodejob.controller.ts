@@ -34,6 +34,8 @@ export interface TranscodeJobOptions {
   /** Where `video.transcoded` outcomes go. */
   bus: EventBus;
   jobTemplate: JobTemplate;
+  /** Exit codes that fail a TranscodeJob without retrying (default 2, 3: the transcoder entry's usage and invalid media). */
+  permanentExitCodes?: readonly number[];
   workers?: number;
 }
 
@@ -49,16 +51,16 @@ interface PodObject extends KubeObject {
   status?: { phase?: string; containerStatuses?: { state?: { terminated?: { exitCode?: number; message?: string; reason?: string } } }[] };
 }
 
-/** The termination message of a Job's Pod (what the step wrote to its terminationMessagePath, or its log tail). */
-function terminationMessage(pods: PodObject[], job: string): string | undefined {
+/** How a Job's Pod ended: its termination message (the step's result, or its log tail) and exit code. */
+function termination(pods: PodObject[], job: string): { message?: string; exitCode?: number } | undefined {
   const pod = pods.filter((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job || p.metadata.labels?.['job-name'] === job).find((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
   const t = pod?.status?.containerStatuses?.[0]?.state?.terminated;
   if (!t) return undefined;
-  return t.message ?? (t.exitCode !== undefined ? `exit code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}` : undefined);
+  return { message: t.message ?? (t.exitCode !== undefined ? `exit code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}` : undefined), exitCode: t.exitCode };
 }
 
 /**
- * TranscodeJob → batch/v1 Jobs: plan, then the chunks in parallel, then join (see reconcile/transcodejob.plan.ts
+ * TranscodeJob → batch/v1 Jobs: plan, then the chunks and the audio in parallel, then join (see reconcile/transcodejob.plan.ts
  * for the state machine). Publishes the outcome as TranscodeSucceeded.v1 / TranscodeFailed.v1 on video.transcoded
  * and records that it did, so each outcome is published once per resource (at least once across a crash between
  * the publish and the status write).
@@ -90,15 +92,20 @@ export class TranscodeJobReconciler implements Reconciler {
         observed.push({ ref, state: 'running' });
         continue;
       }
-      const message = terminationMessage(pods, j.metadata.name);
+      const ended = termination(pods, j.metadata.name);
       if (complete) {
         // The result is in the Pod's status; the Pod informer may be a moment behind the Job's.
-        if (message === undefined && ref.step !== 'chunk') {
+        if (ended?.message === undefined && (ref.step === 'plan' || ref.step === 'join')) {
           waitingForPod = true;
           observed.push({ ref, state: 'running' });
-        } else observed.push({ ref, state: 'succeeded', message });
+        } else observed.push({ ref, state: 'succeeded', message: ended?.message });
       } else {
-        observed.push({ ref, state: 'failed', message: message ?? `${failed!.reason ?? 'Failed'}: ${failed!.message ?? ''}` });
+        observed.push({
+          ref,
+          state: 'failed',
+          message: ended?.message ?? `${failed!.reason ?? 'Failed'}: ${failed!.message ?? ''}`,
+          ...(ended?.exitCode !== undefined ? { exitCode: ended.exitCode } : {}),
+        });
       }
     }
     return { observed, waitingForPod };
@@ -111,7 +118,7 @@ export class TranscodeJobReconciler implements Reconciler {
     const { client, fieldManager } = this.opts;
     const { observed, waitingForPod } = this.observe(tj);
     const now = new Date();
-    const d = decide(tj, observed, now);
+    const d = decide(tj, observed, now, { permanentExitCodes: this.opts.permanentExitCodes });
     for (const ref of d.create) {
       const job = stepJob(tj, ref, this.opts.jobTemplate);
       await client.apply({ apiVersion: 'batch/v1', plural: 'jobs', namespace, name: jobName(name, ref) }, job, fieldManager);

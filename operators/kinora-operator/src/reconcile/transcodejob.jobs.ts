@@ -12,10 +12,22 @@ export const ANNOTATION_OWNER_KEY = 'kinora.io/transcodejob';
 /** Where a step writes its result (JSON) for the operator: the container's terminationMessagePath. */
 export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
+/**
+ * `transcode-job.js` prints its result as one JSON line on stdout and logs on stderr; the kubelet copies the file at
+ * terminationMessagePath (not stdout) into the Pod's status, where the operator reads it. The shell redirects stdout
+ * there; on a failure the file stays empty and `FallbackToLogsOnError` puts the log tail (the entry's one-line
+ * reason on stderr) in its place.
+ */
+export const DEFAULT_TRANSCODE_COMMAND = ['sh', '-c', 'exec node apps/transcoder/dist/transcode-job.js "$@" > "$TERMINATION_MESSAGE_PATH"', 'transcode-job'];
+
 export interface JobTemplate {
   /** Default transcoder image (a TranscodeJob's spec.image wins). */
   image: string;
-  /** The program of every step, e.g. ["node", "apps/transcoder/dist/transcode-job.js"]; the step and its flags follow. */
+  /**
+   * The program of every step; the step and its options follow as further arguments. The default runs the
+   * transcoder's entry through `sh -c` so that its result line on stdout lands in the termination message file
+   * (see DEFAULT_TRANSCODE_COMMAND).
+   */
   command: string[];
   /** Environment every step gets (storage location and the like). */
   env: { name: string; value: string }[];
@@ -41,12 +53,16 @@ export function jobName(tjName: string, ref: StepRef): string {
 
 export const workPrefix = (tj: TranscodeJob, attempt: number): string => `work/${tj.spec.videoId}/${tj.metadata.uid ?? tj.metadata.name}/a${attempt}/`;
 
-/** The arguments of a step: `<step> --video <id> --source <key> --output <prefix> --work <prefix> [--chunk i --chunks n]`. */
+/**
+ * The arguments of a step, as the transcoder's Job entry (`transcode-job.js`) takes them:
+ * `<plan|chunk|audio|join> --video <id> --source <key> --work <prefix>`, plus `--chunk-sec <s>` for plan,
+ * `--index <i>` for chunk and `--output <prefix>` for join (the entry refuses options a step does not take).
+ */
 export function stepArgs(tj: TranscodeJob, ref: StepRef): string[] {
-  const args = [ref.step, '--video', tj.spec.videoId, '--source', tj.spec.source.key, '--output', tj.spec.outputPrefix, '--work', workPrefix(tj, ref.attempt)];
-  args.push('--chunk-seconds', String(tj.spec.chunking?.chunkSeconds ?? 60));
-  if (ref.chunk !== undefined) args.push('--chunk', String(ref.chunk));
-  if (ref.chunks !== undefined) args.push('--chunks', String(ref.chunks));
+  const args = [ref.step, '--video', tj.spec.videoId, '--source', tj.spec.source.key, '--work', workPrefix(tj, ref.attempt)];
+  if (ref.step === 'plan') args.push('--chunk-sec', String(tj.spec.chunking?.chunkSeconds ?? 60));
+  if (ref.step === 'chunk') args.push('--index', String(ref.chunk ?? 0));
+  if (ref.step === 'join') args.push('--output', tj.spec.outputPrefix);
   return args;
 }
 

@@ -14,7 +14,7 @@ function tj(status?: TranscodeJob['status'], spec: Partial<TranscodeJob['spec']>
     ...(status ? { status } : {}),
   };
 }
-const ok = (step: 'plan' | 'chunk' | 'join', message?: string, chunk?: number, attempt = 1): ObservedStep => ({ ref: { step, attempt, ...(chunk !== undefined ? { chunk } : {}) }, state: 'succeeded', message });
+const ok = (step: 'plan' | 'chunk' | 'audio' | 'join', message?: string, chunk?: number, attempt = 1): ObservedStep => ({ ref: { step, attempt, ...(chunk !== undefined ? { chunk } : {}) }, state: 'succeeded', message });
 
 describe('TranscodeJob state machine', () => {
   it('starts attempt 1 with the plan Job', () => {
@@ -23,15 +23,20 @@ describe('TranscodeJob state machine', () => {
     expect(d.create).toEqual([{ step: 'plan', attempt: 1 }]);
   });
 
-  it('runs the chunks the plan reported, at most maxParallel at once, then joins', () => {
+  it('runs the chunks the plan reported (at most maxParallel at once) and the audio, then joins', () => {
     let d = decide(tj({ phase: 'Planning', attempts: 1 }), [ok('plan', '{"chunks":3,"durationSec":25}')], now);
-    expect(d.status).toMatchObject({ phase: 'Encoding', chunks: { total: 3, succeeded: 0 }, durationSec: 25 });
-    expect(d.create.map((r) => r.chunk)).toEqual([0, 1]);
-    d = decide(tj(d.status), [ok('plan', '{"chunks":3}'), ok('chunk', undefined, 0), { ref: { step: 'chunk', attempt: 1, chunk: 1 }, state: 'running' }], now);
+    expect(d.status).toMatchObject({ phase: 'Encoding', chunks: { total: 3, succeeded: 0 }, durationSec: 25, audioDone: false });
+    expect(d.create).toEqual([{ step: 'audio', attempt: 1 }, { step: 'chunk', attempt: 1, chunk: 0, chunks: 3 }, { step: 'chunk', attempt: 1, chunk: 1, chunks: 3 }]);
+    const audioRunning: ObservedStep = { ref: { step: 'audio', attempt: 1 }, state: 'running' };
+    d = decide(tj(d.status), [ok('plan', '{"chunks":3}'), audioRunning, ok('chunk', undefined, 0), { ref: { step: 'chunk', attempt: 1, chunk: 1 }, state: 'running' }], now);
     expect(d.create).toEqual([{ step: 'chunk', attempt: 1, chunk: 2, chunks: 3 }]);
     expect(d.status.chunks).toEqual({ total: 3, succeeded: 1, done: [0] });
-    // Chunk Jobs removed by their TTL stay done: progress is in status.
-    d = decide(tj(d.status), [ok('chunk', undefined, 1), ok('chunk', undefined, 2)], now);
+    expect(d.status.progress).toBe(5 + Math.floor(85 / 4));
+    // Chunk Jobs removed by their TTL stay done: progress is in status. The audio is still running: no join yet.
+    d = decide(tj(d.status), [audioRunning, ok('chunk', undefined, 1), ok('chunk', undefined, 2)], now);
+    expect(d.status.phase).toBe('Encoding');
+    expect(d.create).toEqual([]);
+    d = decide(tj(d.status), [ok('audio', '{"audio":true}')], now);
     expect(d.status.phase).toBe('Joining');
     expect(d.create).toEqual([{ step: 'join', attempt: 1, chunks: 3 }]);
     d = decide(tj(d.status), [ok('join', 'log line\n{"hlsKey":"media/vid/master.m3u8"}')], now);
@@ -40,9 +45,9 @@ describe('TranscodeJob state machine', () => {
   });
 
   it('retries a failed attempt after its backoff, then fails after maxAttempts and publishes the failure', () => {
-    let d = decide(tj({ phase: 'Encoding', attempts: 1, chunks: { total: 2, succeeded: 0 } }), [{ ref: { step: 'chunk', attempt: 1, chunk: 0 }, state: 'failed', message: 'ffmpeg exited 1' }], now);
+    let d = decide(tj({ phase: 'Encoding', attempts: 1, chunks: { total: 2, succeeded: 0 } }), [{ ref: { step: 'chunk', attempt: 1, chunk: 0 }, state: 'failed', message: 'ffmpeg exited 1', exitCode: 1 }], now);
     expect(d.status.phase).toBe('Retrying');
-    expect(d.status.lastFailure).toMatch(/chunk 0 of attempt 1 failed: ffmpeg exited 1/);
+    expect(d.status.lastFailure).toMatch(/chunk 0 of attempt 1 failed \(exit 1\): ffmpeg exited 1/);
     expect(d.requeueAfterMs).toBe(10_000);
     // Not due yet: waits.
     const early = decide(tj(d.status), [], new Date(now.getTime() + 5000));
@@ -55,6 +60,15 @@ describe('TranscodeJob state machine', () => {
     d = decide(tj(d.status), [{ ref: { step: 'plan', attempt: 2 }, state: 'failed', message: 'no such key' }], now);
     expect(d.status.phase).toBe('Failed');
     expect(d.publish).toEqual({ kind: 'failed', reason: expect.stringMatching(/plan step of attempt 2 failed: no such key/), attempts: 2 });
+  });
+
+  it('fails at once on a permanent exit code, with attempts left', () => {
+    const failed: ObservedStep = { ref: { step: 'plan', attempt: 1 }, state: 'failed', message: 'not a video', exitCode: 3 };
+    const d = decide(tj({ phase: 'Planning', attempts: 1 }, { maxAttempts: 5 }), [failed], now);
+    expect(d.status.phase).toBe('Failed');
+    expect(d.publish).toEqual({ kind: 'failed', reason: 'plan step of attempt 1 failed (exit 3, not retried): not a video', attempts: 1 });
+    // Which codes are permanent is configurable.
+    expect(decide(tj({ phase: 'Planning', attempts: 1 }, { maxAttempts: 5 }), [failed], now, { permanentExitCodes: [] }).status.phase).toBe('Retrying');
   });
 
   it('ignores Jobs of earlier attempts', () => {
@@ -92,10 +106,12 @@ describe('Jobs of a TranscodeJob', () => {
     expect(jobName('v1', { step: 'plan', attempt: 2 })).toBe('v1-a2-plan');
   });
 
-  it('passes the step and its chunk on the command line', () => {
-    expect(stepArgs(tj(), { step: 'chunk', attempt: 1, chunk: 2, chunks: 5 })).toEqual([
-      'chunk', '--video', 'vid', '--source', 'uploads/vid', '--output', 'media/vid/', '--work', 'work/vid/u1/a1/', '--chunk-seconds', '10', '--chunk', '2', '--chunks', '5',
-    ]);
+  it('passes each step only the options the transcoder entry takes for it', () => {
+    const common = ['--video', 'vid', '--source', 'uploads/vid', '--work', 'work/vid/u1/a1/'];
+    expect(stepArgs(tj(), { step: 'plan', attempt: 1 })).toEqual(['plan', ...common, '--chunk-sec', '10']);
+    expect(stepArgs(tj(), { step: 'chunk', attempt: 1, chunk: 2, chunks: 5 })).toEqual(['chunk', ...common, '--index', '2']);
+    expect(stepArgs(tj(), { step: 'audio', attempt: 1 })).toEqual(['audio', ...common]);
+    expect(stepArgs(tj(), { step: 'join', attempt: 1, chunks: 5 })).toEqual(['join', ...common, '--output', 'media/vid/']);
   });
 
   it('sizes encoding from the source and keeps plan and join light', () => {

@@ -7,6 +7,16 @@ export interface ObservedStep {
   state: 'running' | 'succeeded' | 'failed';
   /** The step's termination message (its JSON result), or the failure text. */
   message?: string;
+  /** Exit code of a failed step's container. */
+  exitCode?: number;
+}
+
+export interface DecideOptions {
+  /**
+   * Exit codes that no retry can fix (the transcoder's entry: 2 bad command line, 3 not a usable video): the
+   * TranscodeJob fails at once instead of using its remaining attempts.
+   */
+  permanentExitCodes?: readonly number[];
 }
 
 export type Outcome = { kind: 'succeeded'; result: Record<string, unknown> } | { kind: 'failed'; reason: string; attempts: number };
@@ -22,7 +32,7 @@ export interface Decision {
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** The plan step's result: `{"chunks": N, "durationSec": d}`. */
+/** The plan step's result: `{"chunks": N}` (and `durationSec` when it tells). */
 export function parsePlan(message: string | undefined): { chunks: number; durationSec?: number } | undefined {
   if (!message) return undefined;
   try {
@@ -59,11 +69,12 @@ export function retryDelayMs(backoffSeconds: number, attempt: number): number {
 /**
  * One step of the TranscodeJob state machine, as a pure function of the resource and the Jobs of its current
  * attempt: Planning (one plan Job, whose result is the chunk count) → Encoding (a Job per chunk, at most
- * `maxParallel` at once) → Joining (one join Job, whose result is the outcome) → Succeeded. A failed Job fails
- * the attempt: Retrying with exponential backoff, or Failed after `maxAttempts`. Progress is what is recorded in
+ * `maxParallel` at once, and one audio Job) → Joining (one join Job, whose result is the outcome) → Succeeded. A failed Job fails
+ * the attempt: Retrying with exponential backoff, or Failed after `maxAttempts` (at once when the failure is
+ * permanent, see DecideOptions). Progress is what is recorded in
  * status, so Jobs that their TTL removed are never run again.
  */
-export function decide(tj: TranscodeJob, observed: ObservedStep[], now: Date): Decision {
+export function decide(tj: TranscodeJob, observed: ObservedStep[], now: Date, opts: DecideOptions = {}): Decision {
   const spec = tj.spec;
   const maxAttempts = spec.maxAttempts ?? 3;
   const st: TranscodeJobStatus = structuredClone(tj.status ?? {});
@@ -92,13 +103,18 @@ export function decide(tj: TranscodeJob, observed: ObservedStep[], now: Date): D
     st.phase = 'Planning';
     st.progress = 0;
     delete st.chunks;
+    delete st.audioDone;
     delete st.nextAttemptTime;
     delete st.durationSec;
   }
   const attempt = st.attempts!;
   const mine = observed.filter((o) => o.ref.attempt === attempt);
   const failedStep = mine.find((o) => o.state === 'failed');
-  if (failedStep) return failAttempt(tj, st, `${describe(failedStep)} failed: ${(failedStep.message ?? 'no message').trim().slice(-2000)}`, now);
+  if (failedStep) {
+    const permanent = failedStep.exitCode !== undefined && (opts.permanentExitCodes ?? [2, 3]).includes(failedStep.exitCode);
+    const reason = `${describe(failedStep)} failed${failedStep.exitCode !== undefined ? ` (exit ${failedStep.exitCode}${permanent ? ', not retried' : ''})` : ''}: ${(failedStep.message ?? 'no message').trim().slice(-2000)}`;
+    return failAttempt(tj, st, reason, now, permanent);
+  }
 
   if (st.phase === 'Planning') {
     const plan = mine.find((o) => o.ref.step === 'plan');
@@ -107,6 +123,7 @@ export function decide(tj: TranscodeJob, observed: ObservedStep[], now: Date): D
     const parsed = parsePlan(plan.message);
     if (!parsed) return failAttempt(tj, st, `plan step reported no chunk count (termination message ${JSON.stringify((plan.message ?? '').slice(0, 200))})`, now);
     st.chunks = { total: parsed.chunks, succeeded: 0, done: [] };
+    st.audioDone = false;
     if (parsed.durationSec !== undefined) st.durationSec = parsed.durationSec;
     st.phase = 'Encoding';
     st.progress = 5;
@@ -117,8 +134,12 @@ export function decide(tj: TranscodeJob, observed: ObservedStep[], now: Date): D
     const done = new Set(st.chunks?.done ?? []);
     for (const o of mine) if (o.ref.step === 'chunk' && o.state === 'succeeded' && o.ref.chunk !== undefined) done.add(o.ref.chunk);
     st.chunks = { total, succeeded: done.size, done: [...done].sort((a, b) => a - b) };
-    st.progress = 5 + Math.floor((85 * done.size) / total);
-    if (done.size < total) {
+    // The audio track is encoded once for the whole source, beside the video chunks.
+    const audio = mine.find((o) => o.ref.step === 'audio');
+    if (audio?.state === 'succeeded') st.audioDone = true;
+    st.progress = 5 + Math.floor((85 * (done.size + (st.audioDone ? 1 : 0))) / (total + 1));
+    if (done.size < total || !st.audioDone) {
+      if (!st.audioDone && !audio) create.push({ step: 'audio', attempt });
       const running = new Set(mine.filter((o) => o.ref.step === 'chunk' && o.state === 'running').map((o) => o.ref.chunk));
       let slots = (spec.chunking?.maxParallel ?? 4) - running.size;
       for (let i = 0; i < total && slots > 0; i++) {
@@ -152,10 +173,10 @@ function describe(o: ObservedStep): string {
   return o.ref.step === 'chunk' ? `chunk ${o.ref.chunk} of attempt ${o.ref.attempt}` : `${o.ref.step} step of attempt ${o.ref.attempt}`;
 }
 
-function failAttempt(tj: TranscodeJob, st: TranscodeJobStatus, reason: string, now: Date): Decision {
+function failAttempt(tj: TranscodeJob, st: TranscodeJobStatus, reason: string, now: Date, permanent = false): Decision {
   const attempt = st.attempts ?? 1;
   st.lastFailure = reason;
-  if (attempt >= (tj.spec.maxAttempts ?? 3)) {
+  if (permanent || attempt >= (tj.spec.maxAttempts ?? 3)) {
     st.phase = 'Failed';
     st.completionTime = iso(now);
     return { status: st, create: [], publish: { kind: 'failed', reason, attempts: attempt } };

@@ -5,7 +5,7 @@ export interface Resources {
   limits: { memory: string };
 }
 
-export type Step = 'plan' | 'chunk' | 'join';
+export type Step = 'plan' | 'chunk' | 'audio' | 'join';
 
 const TIERS: { maxHeight: number; cpu: string; memory: string; limit: string }[] = [
   { maxHeight: 480, cpu: '500m', memory: '512Mi', limit: '1Gi' },
@@ -17,11 +17,11 @@ const TIERS: { maxHeight: number; cpu: string; memory: string; limit: string }[]
 /**
  * Requests of a step's Pod, sized from the source: encoding scales with the pixels of the top rung (the source
  * height; from the file size when the height is not known yet), planning (ffprobe + keyframe scan) and joining
- * (concatenation, no re-encode) are light. `spec.resources` overrides the encoding requests.
+ * (concatenation, no re-encode) and the audio track (encoded once for the whole source) are light. `spec.resources` overrides the encoding requests.
  */
 export function stepResources(spec: TranscodeJobSpec, step: Step): Resources {
   if (step === 'plan') return { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } };
-  if (step === 'join') return { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } };
+  if (step === 'join' || step === 'audio') return { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '1Gi' } };
   const height = spec.source.height ?? ((spec.source.sizeBytes ?? 0) > 2 * 1024 ** 3 ? 2160 : (spec.source.sizeBytes ?? 0) > 256 * 1024 ** 2 ? 1080 : 720);
   const tier = TIERS.find((t) => height <= t.maxHeight)!;
   const cpu = spec.resources?.cpu ?? tier.cpu;

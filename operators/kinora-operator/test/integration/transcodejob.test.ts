@@ -46,7 +46,12 @@ beforeAll(async () => {
     bus,
     controllers: ['TranscodeJob'],
     leaderElection: false,
-    jobTemplate: { image: 'kinora/transcoder:test', command: ['node', join(operatorDir, 'test/fixtures/fake-transcode-step.mjs')], env: [{ name: 'FAKE_CHUNKS', value: '3' }] },
+    // The default command's shape (`sh -c 'exec node <entry> "$@" > $TERMINATION_MESSAGE_PATH'`), on the fake entry.
+    jobTemplate: {
+      image: 'kinora/transcoder:test',
+      command: ['sh', '-c', `exec node ${join(operatorDir, 'test/fixtures/fake-transcode-step.mjs')} "$@" > "$TERMINATION_MESSAGE_PATH"`, 'transcode-job'],
+      env: [{ name: 'FAKE_CHUNKS', value: '3' }],
+    },
   });
   await operator.start();
   runner = new LocalPodRunner({ client: cluster.client, namespace: NS, cwd: repoDir });
@@ -86,15 +91,15 @@ describe('TranscodeJob', () => {
     }, 60_000);
     // Defaults from the CRD schema.
     expect(done.spec).toMatchObject({ maxAttempts: 3, backoffSeconds: 10, ttlSecondsAfterFinished: 600 });
-    expect(done.status).toMatchObject({ phase: 'Succeeded', progress: 100, attempts: 1, chunks: { total: 3, succeeded: 3, done: [0, 1, 2] }, durationSec: 30, observedGeneration: 1 });
+    expect(done.status).toMatchObject({ phase: 'Succeeded', progress: 100, attempts: 1, chunks: { total: 3, succeeded: 3, done: [0, 1, 2] }, audioDone: true, observedGeneration: 1 });
     expect(done.status!.result).toMatchObject({ hlsKey: 'media/ok-1/master.m3u8' });
     expect(done.status!.conditions!.map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=True', 'Progressing=False', 'Degraded=False']);
     const jobs = await jobsOf(done.metadata.uid!);
-    expect(jobs.map((j) => j.metadata.name).sort()).toEqual(['ok-1-a1-chunk-0', 'ok-1-a1-chunk-1', 'ok-1-a1-chunk-2', 'ok-1-a1-join', 'ok-1-a1-plan']);
+    expect(jobs.map((j) => j.metadata.name).sort()).toEqual(['ok-1-a1-audio', 'ok-1-a1-chunk-0', 'ok-1-a1-chunk-1', 'ok-1-a1-chunk-2', 'ok-1-a1-join', 'ok-1-a1-plan']);
     for (const j of jobs) expect(j.metadata.ownerReferences).toEqual([expect.objectContaining({ uid: done.metadata.uid, controller: true })]);
     const chunk = jobs.find((j) => j.metadata.name === 'ok-1-a1-chunk-1')!;
     expect(chunk.spec.template.spec.containers[0]!.resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2Gi' } });
-    expect(chunk.spec.template.spec.containers[0]!.args).toEqual(expect.arrayContaining(['chunk', '--video', 'ok-1', '--chunk', '1', '--chunks', '3']));
+    expect(chunk.spec.template.spec.containers[0]!.args.slice(-9)).toEqual(['chunk', '--video', 'ok-1', '--source', 'uploads/ok-1', '--work', `work/ok-1/${done.metadata.uid}/a1/`, '--index', '1']);
     const published = await eventually('the TranscodeSucceeded event', async () => (eventsFor('ok-1').length > 0 ? eventsFor('ok-1') : undefined));
     expect(published).toHaveLength(1);
     expect(published[0]!.value).toMatchObject({ type: 'TranscodeSucceeded.v1', key: 'ok-1', actor: { type: 'service', id: 'kinora-operator' }, payload: { videoId: 'ok-1', hlsKey: 'media/ok-1/master.m3u8', height: 720 } });
@@ -110,7 +115,7 @@ describe('TranscodeJob', () => {
       const tj = await getTj('retry-1');
       return tj.status?.phase === 'Retrying' || (tj.status?.attempts ?? 0) >= 2 ? tj : undefined;
     }, 60_000);
-    expect(seenRetrying.status!.lastFailure).toMatch(/chunk 0 of attempt 1 failed: .*simulated encoder crash/s);
+    expect(seenRetrying.status!.lastFailure).toMatch(/chunk 0 of attempt 1 failed \(exit 1\): .*simulated encoder crash/s);
     const done = await eventually('retry-1 Succeeded', async () => {
       const tj = await getTj('retry-1');
       return tj.status?.phase === 'Succeeded' ? tj : undefined;
@@ -127,12 +132,24 @@ describe('TranscodeJob', () => {
       return tj.status?.phase === 'Failed' && tj.status.eventPublished ? tj : undefined;
     }, 60_000);
     expect(failed.status!.attempts).toBe(2);
-    expect(failed.status!.lastFailure).toMatch(/chunk 1 of attempt 2 failed: .*simulated encoder crash on chunk 1, attempt 2/s);
+    expect(failed.status!.lastFailure).toMatch(/chunk 1 of attempt 2 failed \(exit 1\): .*simulated encoder crash on chunk 1, attempt 2/s);
     expect(failed.status!.conditions!.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'AttemptsExhausted' });
     const published = await eventually('the TranscodeFailed event', async () => (eventsFor('fail-always-1').length > 0 ? eventsFor('fail-always-1') : undefined));
     expect(published[0]!.value).toMatchObject({ type: 'TranscodeFailed.v1', payload: { videoId: 'fail-always-1', attempts: 2 } });
     // No third attempt.
     expect((await jobsOf(failed.metadata.uid!)).some((j) => j.metadata.labels['kinora.io/attempt'] === '3')).toBe(false);
+  }, 90_000);
+
+  it('fails at once, without retries, when the step exits with a permanent code (not a usable video)', async () => {
+    await cluster.client.create(TJ, transcodeJob('invalid-1', 'invalid-1', { maxAttempts: 3, backoffSeconds: 1 }));
+    const failed = await eventually('invalid-1 Failed', async () => {
+      const tj = await getTj('invalid-1');
+      return tj.status?.phase === 'Failed' && tj.status.eventPublished ? tj : undefined;
+    }, 60_000);
+    expect(failed.status!.attempts).toBe(1);
+    expect(failed.status!.lastFailure).toMatch(/plan step of attempt 1 failed \(exit 3, not retried\): .*the source has no video stream/s);
+    const published = await eventually('the TranscodeFailed event', async () => (eventsFor('invalid-1').length > 0 ? eventsFor('invalid-1') : undefined));
+    expect(published[0]!.value).toMatchObject({ type: 'TranscodeFailed.v1', payload: { videoId: 'invalid-1', attempts: 1 } });
   }, 90_000);
 
   it('fails an attempt whose plan step reports no chunk count', async () => {
@@ -164,7 +181,7 @@ describe('TranscodeJob', () => {
     }, 60_000);
     await cluster.client.mergePatch({ ...TJ, name: 'upd-1' }, { spec: { maxAttempts: 5 } });
     await eventually('observedGeneration 2', async () => (await getTj('upd-1')).status?.observedGeneration === 2);
-    expect((await jobsOf(done.metadata.uid!)).length).toBe(5);
+    expect((await jobsOf(done.metadata.uid!)).length).toBe(6);
     await cluster.client.delete({ ...TJ, name: 'upd-1' });
     await eventually('Jobs of upd-1 collected', async () => (await jobsOf(done.metadata.uid!)).length === 0, 30_000);
   }, 90_000);

@@ -15,7 +15,7 @@ export const TranscodeJobSpecSchema = Type.Object({
   outputPrefix: Type.String({ minLength: 1, description: 'object-store prefix of the outputs (media/<videoId>/)' }),
   chunking: Type.Optional(
     Type.Object({
-      chunkSeconds: Type.Integer({ minimum: 2, maximum: 3600, default: 60, description: 'target chunk length; cuts fall on keyframes' }),
+      chunkSeconds: Type.Integer({ minimum: 4, maximum: 3600, default: 60, description: 'target chunk length (the plan step\'s --chunk-sec); cuts fall on keyframes' }),
       maxParallel: Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'chunk Jobs running at once' }),
     }),
   ),
@@ -39,6 +39,7 @@ export const TranscodeJobStatusSchema = Type.Object({
       done: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'indexes of the chunks encoded in this attempt' })),
     }),
   ),
+  audioDone: Type.Optional(Type.Boolean({ description: 'the audio step of this attempt finished' })),
   durationSec: Type.Optional(Type.Number({ minimum: 0, description: 'source duration found by the plan step' })),
   startTime: Type.Optional(Type.String({ format: 'date-time' })),
   completionTime: Type.Optional(Type.String({ format: 'date-time' })),
@@ -59,7 +60,7 @@ export const TranscodeJobKind: KindDefinition = {
   shortNames: ['tj'],
   categories: ['kinora'],
   scope: 'Namespaced',
-  description: 'One video\'s transcode, run as batch/v1 Jobs (plan, parallel chunks, join) with retries.',
+  description: 'One video\'s transcode, run as batch/v1 Jobs (plan, parallel chunks and audio, join) with retries.',
   spec: TranscodeJobSpecSchema,
   status: TranscodeJobStatusSchema,
   printerColumns: [
