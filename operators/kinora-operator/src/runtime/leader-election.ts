@@ -117,7 +117,7 @@ export class LeaderElector {
     };
     if (!lease) {
       try {
-        await this.client.create(this.ref(), {
+        await this.client.create({ ...this.ref(), name: undefined }, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.opts.name, namespace: this.opts.namespace },

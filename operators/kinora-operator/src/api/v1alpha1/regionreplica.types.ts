@@ -3,7 +3,8 @@ import { ConditionsSchema, SecretKeyRefSchema, type CustomResource, type KindDef
 
 export const DEFAULT_READ_SERVICES = ['video', 'comment', 'analytics'] as const;
 
-const Replicas = (def: number) => Type.Integer({ minimum: 0, maximum: 1000, default: def });
+// Optional with a default: an object's own default (`{}`) must be valid before the defaults inside it apply.
+const Replicas = (def: number) => Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: def }));
 
 export const RegionReplicaSpecSchema = Type.Object({
   region: Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', description: 'region name (REGION of its processes)' }),
@@ -11,7 +12,7 @@ export const RegionReplicaSpecSchema = Type.Object({
   gateway: Type.Object({ replicas: Replicas(2) }, { default: {} }),
   readServices: Type.Object(
     {
-      names: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]*$' }), { default: [...DEFAULT_READ_SERVICES], maxItems: 20 }),
+      names: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]*$' }), { default: [...DEFAULT_READ_SERVICES], maxItems: 20 })),
       replicas: Replicas(2),
     },
     { default: {} },
