@@ -120,6 +120,8 @@ export class TranscodeJobReconciler implements Reconciler {
     const now = new Date();
     const d = decide(tj, observed, now, { permanentExitCodes: this.opts.permanentExitCodes });
     for (const ref of d.create) {
+      // A Job the cache already holds is not applied again (its spec never changes); a missing one is created.
+      if (this.cache.jobs.get(namespace, jobName(name, ref))) continue;
       const job = stepJob(tj, ref, this.opts.jobTemplate);
       await client.apply({ apiVersion: 'batch/v1', plural: 'jobs', namespace, name: jobName(name, ref) }, job, fieldManager);
     }
@@ -168,6 +170,7 @@ export function createTranscodeJobController(opts: TranscodeJobOptions): { contr
     owned: [{ informer: jobs, ownerKind: 'TranscodeJob' }],
     watches: [{ informer: pods, keysOf: (p) => [((p.metadata as PodObject['metadata']).annotations ?? {})[ANNOTATION_OWNER_KEY]].filter((k): k is string => !!k) }],
     reconciler,
+    generationChangedOnly: true,
     workers: opts.workers ?? 4,
     metrics: opts.metrics,
     logger: log,

@@ -27,6 +27,11 @@ export interface ControllerOptions {
   /** Other events that should enqueue keys (e.g. a Pod's Job's owner); return the keys. */
   watches?: { informer: Informer; keysOf(obj: KubeObject): string[] }[];
   reconciler: Reconciler;
+  /**
+   * Skip updates of the primary object that leave `metadata.generation` unchanged (its status writes, mostly our
+   * own): kubebuilder's GenerationChangedPredicate. Adds, deletes, and events of owned objects always enqueue.
+   */
+  generationChangedOnly?: boolean;
   workers?: number;
   queue?: WorkQueueOptions;
   metrics: OperatorMetrics;
@@ -54,7 +59,18 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     this.queue = new WorkQueue(opts.queue);
-    opts.primary.on((_ev, obj) => this.queue.add(keyOf(obj)));
+    const generations = new Map<string, number | undefined>();
+    opts.primary.on((ev, obj) => {
+      const key = keyOf(obj);
+      const meta = obj.metadata as { generation?: number; deletionTimestamp?: string };
+      if (ev === 'delete') generations.delete(key);
+      else {
+        const seen = generations.get(key);
+        generations.set(key, meta.generation);
+        if (opts.generationChangedOnly && ev === 'update' && seen !== undefined && seen === meta.generation && !meta.deletionTimestamp) return;
+      }
+      this.queue.add(key);
+    });
     for (const owned of opts.owned ?? []) {
       owned.informer.on((_ev, obj) => {
         const meta = obj.metadata as { namespace?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
