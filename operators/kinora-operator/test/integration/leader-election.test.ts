@@ -2,12 +2,14 @@
 // stops (gracefully: it hands the lease back) and when a holder vanishes without a word (the lease expires).
 // Also the health and metrics endpoints of a running instance.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import pg from 'pg';
-import { getTestEnv } from '@kinora/testing';
+import { createTestDatabase, getFreePort, getTestEnv } from '@kinora/testing';
 import { createInProcessEventBus } from '@kinora/events';
 import { Operator } from '../../src/operator.js';
 import type { CounterShardSet } from '../../src/api/v1alpha1/countershardset.types.js';
-import { createNamespace, eventually, startTestCluster, type TestCluster } from './cluster.js';
+import { createNamespace, eventually, operatorDir, repoDir, startTestCluster, type TestCluster } from './cluster.js';
 
 const NS = 'election';
 let cluster: TestCluster;
@@ -111,5 +113,53 @@ describe('leader election', () => {
     const spec = await holder('ghosted');
     expect(spec).toMatchObject({ holderIdentity: 'op-c', leaseTransitions: 1 });
     await c.stop();
+  }, 30_000);
+
+  it('the operator process leads, serves /readyz, and on SIGTERM drains, hands the lease back and exits 0', async () => {
+    const db = await createTestDatabase('operator_main');
+    const port = await getFreePort();
+    const child = spawn(process.execPath, [join(operatorDir, 'dist', 'main.js')], {
+      cwd: repoDir,
+      env: {
+        PATH: process.env['PATH'],
+        KUBECONFIG: cluster.k8s.kubeconfig,
+        POD_NAME: 'op-main',
+        POD_NAMESPACE: NS,
+        LEADER_ELECTION_LEASE: 'main-lease',
+        WATCH_NAMESPACE: NS,
+        OPERATOR_PORT: String(port),
+        OPERATOR_HOST: '127.0.0.1',
+        DATABASE_URL: db.url,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await eventually('the process leads', async () => (await holder('main-lease'))?.holderIdentity?.startsWith('op-main-') === true, 20_000);
+      await eventually('/readyz 200', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 10_000);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect((await holder('main-lease'))?.holderIdentity ?? null).toBeNull();
+      expect(output).toMatch(/"msg":"released the leader lease"/);
+      expect(output).toMatch(/"msg":"stopped"/);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}\n--- operator output ---\n${output}`);
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+
+  it('the operator process refuses an invalid configuration with one line naming the variable', async () => {
+    const child = spawn(process.execPath, [join(operatorDir, 'dist', 'main.js')], { env: { PATH: process.env['PATH'], LEADER_ELECTION: 'sometimes' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err.trim()).toBe('Invalid configuration: LEADER_ELECTION must be true or false (got "sometimes")');
   }, 30_000);
 });
