@@ -20,7 +20,9 @@ import type { TranscodeJob } from '../../src/api/v1alpha1/transcodejob.types.js'
 import { createNamespace, eventually, repoDir, startTestCluster, type TestCluster } from './cluster.js';
 
 const run = promisify(execFile);
-const ENTRY = join(repoDir, 'apps', 'transcoder', 'dist', 'transcode-job.js');
+// KINORA_TRANSCODER_CHECKOUT: run the entry of another (built) checkout, to try the two branches together before a merge.
+const checkout = process.env['KINORA_TRANSCODER_CHECKOUT'] ?? repoDir;
+const ENTRY = join(checkout, 'apps', 'transcoder', 'dist', 'transcode-job.js');
 const suite = existsSync(ENTRY) ? describe : describe.skip;
 const NS = 'real-clip';
 
@@ -54,10 +56,18 @@ suite('chunked transcoding of a real clip through the operator (needs the transc
       bus,
       controllers: ['TranscodeJob'],
       leaderElection: false,
-      jobTemplate: { image: 'kinora/kinora:test', command: DEFAULT_TRANSCODE_COMMAND, env: [{ name: 'STORAGE_URL', value: `file://${join(dir, 'store')}` }] },
+      jobTemplate: {
+        image: 'kinora/kinora:test',
+        command: DEFAULT_TRANSCODE_COMMAND,
+        env: [
+          { name: 'STORAGE_URL', value: `file://${join(dir, 'store')}` },
+          { name: 'KINORA_DATA_DIR', value: join(dir, 'data') },
+          { name: 'LOG_LEVEL', value: 'warn' },
+        ],
+      },
     });
     await operator.start();
-    runner = new LocalPodRunner({ client: cluster.client, namespace: NS, cwd: repoDir });
+    runner = new LocalPodRunner({ client: cluster.client, namespace: NS, cwd: checkout });
     await runner.start();
   }, 600_000);
 
