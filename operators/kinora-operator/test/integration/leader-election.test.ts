@@ -115,6 +115,32 @@ describe('leader election', () => {
     await c.stop();
   }, 30_000);
 
+  it('a leader whose lease was taken steps down: stops its controllers and reports the loss', async () => {
+    let lost = 0;
+    const d = new Operator({
+      client: cluster.client,
+      namespace: NS,
+      bus: createInProcessEventBus({ pool }),
+      controllers: ['CounterShardSet'],
+      leaderElection: { namespace: NS, name: 'stolen', identity: 'op-d', leaseDurationMs: 3000, renewDeadlineMs: 1000, retryPeriodMs: 200 },
+      jobTemplate: { image: 'unused', command: ['true'], env: [] },
+      onLostLeadership: () => void lost++,
+    });
+    instances.push(d);
+    await d.start();
+    await d.whenRunning();
+    // Someone else writes itself into the lease (as a split-brain or a manual takeover would).
+    const lease = await cluster.client.get<{ metadata: Record<string, unknown>; spec: Record<string, unknown> }>({ ...LEASE, name: 'stolen' });
+    await cluster.client.replace({ ...LEASE, name: 'stolen' }, { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new Date().toISOString().replace('Z', '000Z'), leaseDurationSeconds: 60 } });
+    await eventually('op-d steps down', async () => !d.isLeader && lost === 1, 10_000);
+    // Its controllers are stopped: a new CounterShardSet gets no Deployment.
+    await cluster.client.create(CSS, css('orphan', 1));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await cluster.client.find({ ...DEP, name: 'orphan-aggregator' })).toBeUndefined();
+    expect((await holder('stolen'))!.holderIdentity).toBe('intruder');
+    await d.stop();
+  }, 30_000);
+
   it('the operator process leads, serves /readyz, and on SIGTERM drains, hands the lease back and exits 0', async () => {
     const db = await createTestDatabase('operator_main');
     const port = await getFreePort();
