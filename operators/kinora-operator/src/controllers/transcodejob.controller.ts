@@ -16,6 +16,7 @@ import {
 import { decide, type ObservedStep, type Outcome } from '../reconcile/transcodejob.plan.js';
 import type { Step } from '../reconcile/transcodejob.resources.js';
 import { setStandardConditions } from '../runtime/conditions.js';
+import { EventRecorder } from '../runtime/events.js';
 import { Controller, splitKey, type ReconcileResult, type Reconciler } from '../runtime/controller.js';
 import { Informer } from '../runtime/informer.js';
 import type { KubeClient, KubeObject } from '../runtime/kube-client.js';
@@ -66,10 +67,14 @@ function termination(pods: PodObject[], job: string): { message?: string; exitCo
  * the publish and the status write).
  */
 export class TranscodeJobReconciler implements Reconciler {
+  private readonly events: EventRecorder;
+
   constructor(
     private readonly opts: TranscodeJobOptions,
     private readonly cache: { tjs: Informer; jobs: Informer; pods: Informer },
-  ) {}
+  ) {
+    this.events = new EventRecorder(opts.client, opts.logger);
+  }
 
   private observe(tj: TranscodeJob): { observed: ObservedStep[]; waitingForPod: boolean } {
     const uid = tj.metadata.uid!;
@@ -142,9 +147,31 @@ export class TranscodeJobReconciler implements Reconciler {
       tj.metadata.generation,
       now,
     );
-    await patchStatus(client, { apiVersion: API_VERSION, plural: PLURAL, namespace, name }, tj.status as Record<string, unknown> | undefined, status as Record<string, unknown>, fieldManager);
+    const written = await patchStatus(client, { apiVersion: API_VERSION, plural: PLURAL, namespace, name }, tj.status as Record<string, unknown> | undefined, status as Record<string, unknown>, fieldManager);
+    if (written && phase !== (tj.status?.phase ?? 'Pending')) await this.recordTransition(tj, status);
     if (waitingForPod) return { requeueAfterMs: 500 };
     if (d.requeueAfterMs !== undefined) return { requeueAfterMs: d.requeueAfterMs };
+  }
+
+  /** One Kubernetes Event per phase change (after the status that says so is written). */
+  private recordTransition(tj: TranscodeJob, status: TranscodeJobStatus): Promise<void> {
+    const target = { apiVersion: API_VERSION, kind: 'TranscodeJob', metadata: tj.metadata };
+    switch (status.phase) {
+      case 'Planning':
+        return this.events.record(target, 'Normal', 'AttemptStarted', `attempt ${status.attempts} of ${tj.spec.maxAttempts ?? 3}: planning`);
+      case 'Encoding':
+        return this.events.record(target, 'Normal', 'Planned', `${status.chunks?.total ?? '?'} chunks`);
+      case 'Joining':
+        return this.events.record(target, 'Normal', 'Encoded', `${status.chunks?.total ?? '?'} chunks and the audio encoded`);
+      case 'Retrying':
+        return this.events.record(target, 'Warning', 'AttemptFailed', `${status.lastFailure ?? ''} (next attempt at ${status.nextAttemptTime})`);
+      case 'Succeeded':
+        return this.events.record(target, 'Normal', 'Transcoded', `ladder written after ${status.attempts} attempt(s)`);
+      case 'Failed':
+        return this.events.record(target, 'Warning', 'TranscodeFailed', status.lastFailure ?? 'transcode failed');
+      default:
+        return Promise.resolve();
+    }
   }
 
   private async publish(tj: TranscodeJob, outcome: Outcome): Promise<void> {
