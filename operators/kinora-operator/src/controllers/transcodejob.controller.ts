@@ -92,7 +92,8 @@ export class TranscodeJobReconciler implements Reconciler {
       };
       const cond = (t: string) => j.status?.conditions?.find((c) => c.type === t && c.status === 'True');
       const complete = cond('Complete');
-      const failed = cond('Failed');
+      // FailureTarget is the Job controller's decision (deadline, backoff limit), set before its Pods are gone.
+      const failed = cond('Failed') ?? cond('FailureTarget');
       if (!complete && !failed) {
         observed.push({ ref, state: 'running' });
         continue;
@@ -108,7 +109,10 @@ export class TranscodeJobReconciler implements Reconciler {
         observed.push({
           ref,
           state: 'failed',
-          message: ended?.message ?? `${failed!.reason ?? 'Failed'}: ${failed!.message ?? ''}`,
+          // The step's own words first; the Job controller's reason when it ended the step (DeadlineExceeded, …).
+          message: [ended?.message?.trim(), failed!.reason && failed!.reason !== 'BackoffLimitExceeded' ? `${failed!.reason}: ${failed!.message ?? ''}` : undefined]
+            .filter((m): m is string => !!m)
+            .join('\n') || `${failed!.reason ?? 'Failed'}: ${failed!.message ?? ''}`,
           ...(ended?.exitCode !== undefined ? { exitCode: ended.exitCode } : {}),
         });
       }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Informer } from '../runtime/informer.js';
-import { isAlreadyExists, type KubeClient, type KubeObject } from '../runtime/kube-client.js';
+import { isAlreadyExists, isNotFound, resourcePath, type KubeClient, type KubeObject } from '../runtime/kube-client.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 
 /**
@@ -62,6 +62,8 @@ export class LocalPodRunner {
   private readonly informers: Informer<PodLike>[] = [];
   private readonly handled = new Set<string>();
   private readonly children = new Set<ChildProcess>();
+  /** Running processes by Pod uid: a Pod deleted while it runs (a Job's deadline, a Job deleted) is stopped. */
+  private readonly running = new Map<string, ChildProcess>();
   private readonly tasks = new Set<Promise<void>>();
   private stopped = false;
   private readonly nodeName: string;
@@ -83,7 +85,12 @@ export class LocalPodRunner {
     }
     const run = new Informer<PodLike>(this.opts.client, { apiVersion: 'v1', plural: 'pods', namespace: this.opts.namespace, labelSelector: this.opts.labelSelector ?? 'batch.kubernetes.io/job-name' }, this.logger);
     run.on((ev, pod) => {
-      if (ev !== 'delete') this.consider(pod, 'run');
+      if (pod.metadata.deletionTimestamp || ev === 'delete') {
+        // What a kubelet does for a Pod being deleted: stop its container.
+        this.running.get(pod.metadata.uid ?? '')?.kill('SIGTERM');
+        return;
+      }
+      this.consider(pod, 'run');
     });
     this.informers.push(run);
     if (this.opts.markReadySelector) {
@@ -175,6 +182,7 @@ export class LocalPodRunner {
       if (argv.length === 0) return resolve(127);
       const child = spawn(argv[0]!, argv.slice(1), { cwd: this.opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       this.children.add(child);
+      this.running.set(pod.metadata.uid ?? '', child);
       child.stdout.on('data', keep);
       child.stderr.on('data', keep);
       child.once('error', (err) => {
@@ -184,6 +192,7 @@ export class LocalPodRunner {
       });
       child.once('close', (code, signal) => {
         this.children.delete(child);
+        this.running.delete(pod.metadata.uid ?? '');
         resolve(code ?? (signal ? 137 : 1));
       });
     });
@@ -199,9 +208,16 @@ export class LocalPodRunner {
     }
     const finished = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: started, finishedAt: finished, ...(message ? { message } : {}) };
-    await this.opts.client.mergePatch(this.podRef(pod, 'status'), {
-      status: { phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses: this.containerStatus(pod, { terminated }, false) },
-    });
+    try {
+      await this.opts.client.mergePatch(this.podRef(pod, 'status'), {
+        status: { phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses: this.containerStatus(pod, { terminated }, false) },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    // A Pod being deleted is removed once its container stopped (the kubelet's last step).
+    const current = await this.opts.client.find<PodLike>(this.podRef(pod));
+    if (current?.metadata.deletionTimestamp) await this.opts.client.request('DELETE', resourcePath(this.podRef(pod)), { body: { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 } }).catch(() => undefined);
     this.completed++;
     this.logger.info({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, exitCode }, 'local pod finished');
   }

@@ -98,6 +98,8 @@ export function stepJob(tj: TranscodeJob, ref: StepRef, tpl: JobTemplate): Recor
       // Retries are the operator's (a whole attempt, with its own backoff), not the Job controller's.
       backoffLimit: 0,
       ttlSecondsAfterFinished: tj.spec.ttlSecondsAfterFinished ?? 600,
+      // A hung step (a stuck read from storage, a wedged encoder) fails instead of holding the attempt forever.
+      activeDeadlineSeconds: tj.spec.stepTimeoutSeconds ?? 7200,
       template: {
         metadata: { labels, annotations: { [ANNOTATION_OWNER_KEY]: `${tj.metadata.namespace}/${tj.metadata.name}` } },
         spec: {

@@ -90,7 +90,7 @@ describe('TranscodeJob', () => {
       return tj.status?.phase === 'Succeeded' && tj.status.eventPublished ? tj : undefined;
     }, 60_000);
     // Defaults from the CRD schema.
-    expect(done.spec).toMatchObject({ maxAttempts: 3, backoffSeconds: 10, ttlSecondsAfterFinished: 600 });
+    expect(done.spec).toMatchObject({ maxAttempts: 3, backoffSeconds: 10, ttlSecondsAfterFinished: 600, stepTimeoutSeconds: 7200 });
     expect(done.status).toMatchObject({ phase: 'Succeeded', progress: 100, attempts: 1, chunks: { total: 3, succeeded: 3, done: [0, 1, 2] }, audioDone: true, observedGeneration: 1 });
     expect(done.status!.result).toMatchObject({ hlsKey: 'media/ok-1/master.m3u8' });
     expect(done.status!.conditions!.map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=True', 'Progressing=False', 'Degraded=False']);
@@ -155,6 +155,15 @@ describe('TranscodeJob', () => {
     const published = await eventually('the TranscodeFailed event', async () => (eventsFor('invalid-1').length > 0 ? eventsFor('invalid-1') : undefined));
     expect(published[0]!.value).toMatchObject({ type: 'TranscodeFailed.v1', payload: { videoId: 'invalid-1', attempts: 1 } });
   }, 90_000);
+
+  it('fails a step that runs past stepTimeoutSeconds (the Job controller\'s deadline), and with it the attempt', async () => {
+    await cluster.client.create(TJ, transcodeJob('slow-1', 'slow-1', { maxAttempts: 1, stepTimeoutSeconds: 10 }));
+    const failed = await eventually('slow-1 Failed', async () => {
+      const tj = await getTj('slow-1');
+      return tj.status?.phase === 'Failed' ? tj : undefined;
+    }, 40_000);
+    expect(failed.status!.lastFailure).toMatch(/plan step of attempt 1 failed.*DeadlineExceeded/s);
+  }, 60_000);
 
   it('fails an attempt whose plan step reports no chunk count', async () => {
     await cluster.client.create(TJ, transcodeJob('noplan-1', 'no-plan-1', { maxAttempts: 1 }));

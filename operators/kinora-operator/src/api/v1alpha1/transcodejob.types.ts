@@ -22,6 +22,7 @@ export const TranscodeJobSpecSchema = Type.Object({
   maxAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'attempts (plan, chunks, join) before the transcode is Failed' }),
   backoffSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 10, description: 'delay before attempt 2; doubles with each attempt' }),
   ttlSecondsAfterFinished: Type.Integer({ minimum: 0, default: 600, description: 'finished Jobs are deleted this long after they end' }),
+  stepTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 86400, default: 7200, description: 'a step running longer fails (Job activeDeadlineSeconds), and with it the attempt' }),
   image: Type.Optional(Type.String({ minLength: 1, description: 'transcoder image; default: the operator\'s' })),
   resources: Type.Optional(ResourceRequestsSchema),
 });
