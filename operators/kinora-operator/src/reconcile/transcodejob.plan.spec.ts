@@ -10,7 +10,7 @@ function tj(status?: TranscodeJob['status'], spec: Partial<TranscodeJob['spec']>
     apiVersion: 'kinora.io/v1alpha1',
     kind: 'TranscodeJob',
     metadata: { name: 'v1', namespace: 'ns', uid: 'u1', generation: 1 },
-    spec: { videoId: 'vid', source: { key: 'uploads/vid' }, outputPrefix: 'media/vid/', maxAttempts: 2, backoffSeconds: 10, ttlSecondsAfterFinished: 60, chunking: { chunkSeconds: 10, maxParallel: 2 }, ...spec },
+    spec: { videoId: 'vid', source: { key: 'uploads/vid' }, outputPrefix: 'media/vid/', maxAttempts: 2, backoffSeconds: 10, ttlSecondsAfterFinished: 60, stepTimeoutSeconds: 600, chunking: { chunkSeconds: 10, maxParallel: 2 }, ...spec },
     ...(status ? { status } : {}),
   };
 }

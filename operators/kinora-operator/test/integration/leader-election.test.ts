@@ -90,8 +90,7 @@ describe('leader election', () => {
     // The new leader reconciles: a change made now reaches the Deployment.
     await cluster.client.mergePatch({ ...CSS, name: 'one' }, { spec: { aggregator: { replicas: 4 } } });
     await eventually('replicas 4 by op-b', async () => (await cluster.client.get<{ spec: { replicas: number } }>({ ...DEP, name: 'one-aggregator' })).spec.replicas === 4);
-    const status = (await cluster.client.get<CounterShardSet>({ ...CSS, name: 'one' })).status;
-    expect(status?.observedGeneration).toBe(2);
+    await eventually('status of generation 2 by op-b', async () => (await cluster.client.get<CounterShardSet>({ ...CSS, name: 'one' })).status?.observedGeneration === 2);
     await b.stop();
   }, 60_000);
 

@@ -137,7 +137,11 @@ describe('TranscodeJob', () => {
     const published = await eventually('the TranscodeFailed event', async () => (eventsFor('fail-always-1').length > 0 ? eventsFor('fail-always-1') : undefined));
     expect(published[0]!.value).toMatchObject({ type: 'TranscodeFailed.v1', payload: { videoId: 'fail-always-1', attempts: 2 } });
     // What `kubectl describe` shows.
-    const evs = (await cluster.client.list<{ reason: string; type: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', plural: 'events', namespace: NS })).items.filter((e) => e.involvedObject.name === 'fail-1');
+    // (recorded right after the status write that the wait above saw)
+    const evs = await eventually('the TranscodeFailed Event', async () => {
+      const list = (await cluster.client.list<{ reason: string; type: string; message: string; involvedObject: { name: string } }>({ apiVersion: 'v1', plural: 'events', namespace: NS })).items.filter((e) => e.involvedObject.name === 'fail-1');
+      return list.some((e) => e.reason === 'TranscodeFailed') ? list : undefined;
+    }, 10_000);
     expect(evs.map((e) => e.reason)).toEqual(expect.arrayContaining(['AttemptStarted', 'Planned', 'AttemptFailed', 'TranscodeFailed']));
     expect(evs.find((e) => e.reason === 'TranscodeFailed')).toMatchObject({ type: 'Warning', message: expect.stringMatching(/chunk 1 of attempt 2 failed/) });
     // No third attempt.
