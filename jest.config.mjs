@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 const root = new URL('.', import.meta.url).pathname;
 const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
-for (const group of ['libs', 'apps']) {
+for (const group of ['libs', 'apps', 'operators']) {
+  if (!existsSync(join(root, group))) continue;
   for (const dir of readdirSync(join(root, group))) {
     const pkgFile = join(root, group, dir, 'package.json');
     if (!existsSync(pkgFile)) continue;

@@ -56,6 +56,8 @@ function boundaryOffences(rel: string, text: string): string[] {
     // apps/kinora, the launcher, is the one app that mounts the others (in its sources and its tests).
     if (group === 'apps' && to.startsWith('apps/') && owner !== 'kinora') offences.push(`${rel} imports ${to} ('${spec}')`);
     if (group === 'libs' && to.startsWith('apps/')) offences.push(`${rel}: a lib imports an app, ${to} ('${spec}')`);
+    // Operators run beside the platform: they may use libs and contracts, never an app's code.
+    if (group === 'operators' && to.startsWith('apps/')) offences.push(`${rel}: an operator imports an app, ${to} ('${spec}')`);
   }
   return offences;
 }
@@ -81,6 +83,8 @@ describe('repository rules', () => {
     expect(boundaryOffences('apps/video/src/a/b.ts', "export * from '../../../gateway/src/index.js';")).toHaveLength(1);
     expect(boundaryOffences('apps/video/src/a.ts', "const m = await import('@kinora/user/app');")).toHaveLength(1);
     expect(boundaryOffences('libs/db/src/a.ts', "import { x } from '@kinora/video';")).toHaveLength(1);
+    expect(boundaryOffences('operators/kinora-operator/src/a.ts', "import { x } from '@kinora/transcoder';")).toHaveLength(1);
+    expect(boundaryOffences('operators/kinora-operator/src/a.ts', "import { x } from '@kinora/events';")).toEqual([]);
     expect(boundaryOffences('libs/db/test/a.test.ts', "import { x } from '../../../apps/video/src/index.js';")).toHaveLength(1);
     // Allowed: the launcher, libs, the app's own files.
     expect(boundaryOffences('apps/kinora/test/integration/a.test.ts', "import { createUserModule } from '@kinora/user';")).toEqual([]);
@@ -93,7 +97,7 @@ describe('repository rules', () => {
   });
 
   it('reads process.env only in libs/config (and in test tooling)', () => {
-    const allowed = [/^libs\/config\/src\//, /^libs\/testing\//, /^apps\/edge\/src\/config\.ts$/, /\.spec\.ts$/];
+    const allowed = [/^libs\/config\/src\//, /^libs\/testing\//, /^apps\/edge\/src\/config\.ts$/, /^operators\/kinora-operator\/src\/config\.ts$/, /\.spec\.ts$/];
     const offenders = sources
       .map((f) => relative(root, f))
       .filter((rel) => !allowed.some((a) => a.test(rel)))

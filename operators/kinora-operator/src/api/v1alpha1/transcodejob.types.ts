@@ -1,0 +1,76 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ConditionsSchema, ResourceRequestsSchema, StringEnum, type CustomResource, type KindDefinition } from './common.types.js';
+
+export const TRANSCODE_PHASES = ['Pending', 'Planning', 'Encoding', 'Joining', 'Retrying', 'Succeeded', 'Failed'] as const;
+export type TranscodePhase = (typeof TRANSCODE_PHASES)[number];
+
+export const TranscodeJobSpecSchema = Type.Object({
+  videoId: Type.String({ minLength: 1, maxLength: 128, description: 'the video this transcode is for (the key of its video.transcoded events)' }),
+  source: Type.Object({
+    key: Type.String({ minLength: 1, description: 'object-store key of the uploaded source' }),
+    sizeBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    durationSec: Type.Optional(Type.Number({ minimum: 0, description: 'when known: sizes the Jobs before the plan step ran' })),
+    height: Type.Optional(Type.Integer({ minimum: 0, description: 'source height in pixels: sizes the Jobs (CPU and memory)' })),
+  }),
+  outputPrefix: Type.String({ minLength: 1, description: 'object-store prefix of the outputs (media/<videoId>/)' }),
+  chunking: Type.Optional(
+    Type.Object({
+      chunkSeconds: Type.Integer({ minimum: 4, maximum: 3600, default: 60, description: 'target chunk length (the plan step\'s --chunk-sec); cuts fall on keyframes' }),
+      maxParallel: Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'chunk Jobs running at once' }),
+    }),
+  ),
+  maxAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'attempts (plan, chunks, join) before the transcode is Failed' }),
+  backoffSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 10, description: 'delay before attempt 2; doubles with each attempt' }),
+  ttlSecondsAfterFinished: Type.Integer({ minimum: 0, default: 600, description: 'finished Jobs are deleted this long after they end' }),
+  stepTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 86400, default: 7200, description: 'a step running longer fails (Job activeDeadlineSeconds), and with it the attempt' }),
+  image: Type.Optional(Type.String({ minLength: 1, description: 'transcoder image; default: the operator\'s' })),
+  resources: Type.Optional(ResourceRequestsSchema),
+});
+export type TranscodeJobSpec = Static<typeof TranscodeJobSpecSchema>;
+
+export const TranscodeJobStatusSchema = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  phase: Type.Optional(StringEnum(TRANSCODE_PHASES)),
+  progress: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'percent of the work of the current attempt done' })),
+  attempts: Type.Optional(Type.Integer({ minimum: 0, description: 'attempts started' })),
+  chunks: Type.Optional(
+    Type.Object({
+      total: Type.Integer({ minimum: 0 }),
+      succeeded: Type.Integer({ minimum: 0 }),
+      done: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'indexes of the chunks encoded in this attempt' })),
+    }),
+  ),
+  audioDone: Type.Optional(Type.Boolean({ description: 'the audio step of this attempt finished' })),
+  durationSec: Type.Optional(Type.Number({ minimum: 0, description: 'source duration found by the plan step' })),
+  startTime: Type.Optional(Type.String({ format: 'date-time' })),
+  completionTime: Type.Optional(Type.String({ format: 'date-time' })),
+  nextAttemptTime: Type.Optional(Type.String({ format: 'date-time' })),
+  lastFailure: Type.Optional(Type.String({ maxLength: 4096 })),
+  eventPublished: Type.Optional(Type.Boolean({ description: 'the outcome was published as a video.transcoded event' })),
+  result: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: 'what the join step reported' })),
+  conditions: Type.Optional(ConditionsSchema),
+});
+export type TranscodeJobStatus = Static<typeof TranscodeJobStatusSchema>;
+
+export type TranscodeJob = CustomResource<TranscodeJobSpec, TranscodeJobStatus>;
+
+export const TranscodeJobKind: KindDefinition = {
+  kind: 'TranscodeJob',
+  plural: 'transcodejobs',
+  singular: 'transcodejob',
+  shortNames: ['tj'],
+  categories: ['kinora'],
+  scope: 'Namespaced',
+  description: 'One video\'s transcode, run as batch/v1 Jobs (plan, parallel chunks and audio, join) with retries.',
+  spec: TranscodeJobSpecSchema,
+  status: TranscodeJobStatusSchema,
+  printerColumns: [
+    { name: 'Video', type: 'string', jsonPath: '.spec.videoId' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Progress', type: 'integer', jsonPath: '.status.progress', description: 'percent' },
+    { name: 'Attempts', type: 'integer', jsonPath: '.status.attempts' },
+    { name: 'Chunks', type: 'integer', jsonPath: '.status.chunks.total', priority: 1 },
+    { name: 'Failure', type: 'string', jsonPath: '.status.lastFailure', priority: 1 },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+};

@@ -1,0 +1,14 @@
+export * from './api/v1alpha1/index.js';
+export { Operator, CONTROLLER_KINDS, type ControllerKind, type OperatorOptions } from './operator.js';
+export { loadOperatorConfig, type OperatorConfig } from './config.js';
+export { KubeClient, ApiError, resourcePath, isNotFound, type ResourceRef, type KubeObject } from './runtime/kube-client.js';
+export { WorkQueue, type WorkQueueOptions } from './runtime/work-queue.js';
+export { LeaderElector, type LeaderElectionOptions } from './runtime/leader-election.js';
+export { OperatorMetrics } from './runtime/metrics.js';
+export { createLogger, silentLogger, type Logger } from './runtime/logger.js';
+export { KafkaLagReader } from './reconcile/kafka-lag.reader.js';
+export { PostgresLagProber, type LagProber } from './reconcile/replica-lag.prober.js';
+export type { LagReader } from './controllers/countershardset.controller.js';
+export type { JobTemplate } from './reconcile/transcodejob.jobs.js';
+export { generatedFiles } from './gen/manifests.js';
+export { LocalPodRunner, type LocalPodRunnerOptions } from './dev/local-pod-runner.js';
