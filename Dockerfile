@@ -24,6 +24,7 @@ COPY --from=deps / /app/
 COPY LICENSE /app/LICENSE
 COPY apps/ /app/apps/
 COPY libs/ /app/libs/
+COPY operators/ /app/operators/
 COPY images/verify.mjs /verify.mjs
 RUN ["node", "/verify.mjs", "/app"]
 
@@ -37,6 +38,7 @@ WORKDIR /app
 COPY --from=assemble /app/node_modules/ /app/node_modules/
 COPY --from=assemble /app/apps/ /app/apps/
 COPY --from=assemble /app/libs/ /app/libs/
+COPY --from=assemble /app/operators/ /app/operators/
 COPY --from=assemble /app/package.json /app/package-lock.json /app/LICENSE /app/
 # Numeric, so that Kubernetes' runAsNonRoot can check it; the same ids as the chart's podSecurityContext. The root
 # filesystem may be mounted read-only: only /tmp (HOME, KINORA_DATA_DIR) is written, an emptyDir in the chart.
@@ -68,6 +70,7 @@ WORKDIR /app
 COPY --from=assemble /app/node_modules/ /app/node_modules/
 COPY --from=assemble /app/apps/ /app/apps/
 COPY --from=assemble /app/libs/ /app/libs/
+COPY --from=assemble /app/operators/ /app/operators/
 COPY --from=assemble /app/package.json /app/package-lock.json /app/LICENSE /app/
 USER 1000:1000
 EXPOSE 8080

@@ -41,7 +41,8 @@ function installed(fromFile, name) {
 
 const missing = new Set();
 let files = 0;
-for (const group of ['apps', 'libs']) {
+for (const group of ['apps', 'libs', 'operators']) {
+  if (!existsSync(join(app, group))) continue;
   for (const ws of readdirSync(join(app, group))) {
     const dist = join(app, group, ws, 'dist');
     if (!existsSync(dist)) continue;

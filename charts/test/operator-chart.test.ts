@@ -37,7 +37,7 @@ describe('kinora-operator chart', () => {
     const env = new Map<string, { value?: string }>(c.env.map((e: { name: string }) => [e.name, e]));
     expect(env.get('LEADER_ELECTION')!.value).toBe('true');
     expect(env.get('OPERATOR_CONTROLLERS')!.value).toBe('TranscodeJob,CounterShardSet,RegionReplica');
-    expect(JSON.parse(env.get('TRANSCODE_COMMAND')!.value!)).toEqual(['sh', '-c', 'exec node apps/transcoder/dist/transcode-job.js "$@" > "$TERMINATION_MESSAGE_PATH"', 'transcode-job']);
+    expect(JSON.parse(env.get('TRANSCODE_COMMAND')!.value!)).toEqual(['node', 'apps/transcoder/dist/transcode-job.js']);
     expect(env.get('TRANSCODE_PERMANENT_EXIT_CODES')!.value).toBe('2,3');
     expect(env.get('KAFKA_BROKERS')!.value).toBe('kinora-kafka-bootstrap.kinora.svc:9092');
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });

@@ -211,7 +211,7 @@ describeWithPodman('container images', () => {
 
     test('no TypeScript sources or declarations, source maps, build state or test-only code', () => {
       for (const [target, paths] of files) {
-        const found = paths.filter((p) => /\.([cm]?tsx?|map|tsbuildinfo)$/.test(p) || /^\/app\/(apps|libs)\/[^/]+\/(src|test)(\/|$)/.test(p) || p.startsWith('/app/libs/testing') || /\/dist\/testing\//.test(p));
+        const found = paths.filter((p) => /\.([cm]?tsx?|map|tsbuildinfo)$/.test(p) || /^\/app\/(apps|libs|operators)\/[^/]+\/(src|test)(\/|$)/.test(p) || p.startsWith('/app/libs/testing') || /\/dist\/testing\//.test(p));
         expect({ target, found: found.slice(0, 10) }).toEqual({ target, found: [] });
       }
     });
@@ -232,7 +232,7 @@ describeWithPodman('container images', () => {
       const notShipped = new Set(['src', 'test', 'README.md', 'node_modules', 'tsconfig.json', 'tsconfig.spec.json']);
       const present = new Set(files.get('kinora'));
       const missing: string[] = [];
-      for (const group of ['apps', 'libs']) {
+      for (const group of ['apps', 'libs', 'operators']) {
         for (const ws of readdirSync(join(root, group))) {
           if (`${group}/${ws}` === 'libs/testing' || !existsSync(join(root, group, ws, 'package.json'))) continue;
           for (const entry of readdirSync(join(root, group, ws))) {

@@ -1,6 +1,7 @@
 // Entry of the chunked transcode's Job pods: `node apps/transcoder/dist/transcode-job.js <plan|chunk|audio|join> …`.
 // One line of JSON on stdout when a step succeeds, one line on stderr (`transcode-job <step>: <reason>`) and a
 // non-zero exit code when it fails; logs (JSON) go to stderr before it. See the README, "Chunked transcoding".
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -166,6 +167,9 @@ async function main(): Promise<void> {
       signal: controller.signal,
     });
     process.stdout.write(`${stdout}\n`);
+    // In a Job Pod the result is also the container's termination message, which the operator reads: no shell
+    // redirect needed (the images have no shell).
+    if (config.transcodeResultFile) await writeFile(config.transcodeResultFile, `${stdout}\n`);
     process.exitCode = EXIT.ok;
   } catch (error) {
     fail(error, logger);

@@ -141,6 +141,12 @@ describe('loadConfig', () => {
     expect(c.transcodeLeaseMs).toBe(30_000);
     expect(c.transcodeWorkDir).toBe('/srv/.kinora/transcode');
     expect(c.transcodeChunkSec).toBe(60);
+    expect(c.transcodeResultFile).toBeUndefined();
+  });
+
+  it('takes the Job step result file from TRANSCODE_RESULT_FILE, else the Pod termination message path', () => {
+    expect(loadConfig({ TERMINATION_MESSAGE_PATH: '/dev/termination-log' }, '/srv').transcodeResultFile).toBe('/dev/termination-log');
+    expect(loadConfig({ TERMINATION_MESSAGE_PATH: '/dev/termination-log', TRANSCODE_RESULT_FILE: 'out/result' }, '/srv').transcodeResultFile).toBe('/srv/out/result');
   });
 
   it('reads the transcoder settings', () => {

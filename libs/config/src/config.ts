@@ -134,6 +134,11 @@ export interface Config {
   /** Wanted length (s) of one chunk of a chunked transcode (`TRANSCODE_CHUNK_SEC`, 4-3600, default 60); see apps/transcoder. */
   transcodeChunkSec: number;
   /**
+   * Where a chunked-transcode Job step also writes its one-line result (`TRANSCODE_RESULT_FILE`, else Kubernetes'
+   * `TERMINATION_MESSAGE_PATH`): the Pod's termination message, read by the operator. Unset: stdout only.
+   */
+  transcodeResultFile: string | undefined;
+  /**
    * ffmpeg / ffprobe executables (`FFMPEG_PATH`, `FFPROBE_PATH`, absolute once loaded). Unset: found on the PATH.
    * The transcoder checks at start that they run and can encode the ladder (libx264, aac, current options).
    */
@@ -336,6 +341,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     transcodeLeaseMs: int(env, 'TRANSCODE_LEASE_MS', 30_000, 1_000, 3_600_000),
     transcodeWorkDir: resolve(cwd, str(env, 'TRANSCODE_WORK_DIR') ?? resolve(dataDir, 'transcode')),
     transcodeChunkSec: int(env, 'TRANSCODE_CHUNK_SEC', 60, 4, 3600),
+    transcodeResultFile: executable(env, 'TRANSCODE_RESULT_FILE', cwd) ?? executable(env, 'TERMINATION_MESSAGE_PATH', cwd),
     ffmpegPath: executable(env, 'FFMPEG_PATH', cwd),
     ffprobePath: executable(env, 'FFPROBE_PATH', cwd),
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 8 * 1024 ** 3, 1, 2 ** 50),

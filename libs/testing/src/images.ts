@@ -365,7 +365,7 @@ function pruneTree(dir: string, stats: { files: number; bytes: number }): void {
 /** Workspace folders (`apps/x`, `libs/x`) with a package.json. */
 function workspaces(root: string): string[] {
   const out: string[] = [];
-  for (const group of ['apps', 'libs']) {
+  for (const group of ['apps', 'libs', 'operators']) {
     if (!existsSync(join(root, group))) continue;
     for (const name of readdirSync(join(root, group)).sort()) if (existsSync(join(root, group, name, 'package.json'))) out.push(`${group}/${name}`);
   }
@@ -408,7 +408,7 @@ export async function stageDependencies(log: (msg: string) => void = () => {}): 
       logFile,
     });
     // Only package.json, package-lock.json and node_modules make the context: the workspaces come from the code.
-    for (const f of ['apps', 'libs', '.npmrc']) rmSync(join(ctx, f), { recursive: true, force: true });
+    for (const f of ['apps', 'libs', 'operators', '.npmrc']) rmSync(join(ctx, f), { recursive: true, force: true });
     rmSync(join(ctx, 'node_modules/@kinora/testing'), { force: true });
     const stats = { files: 0, bytes: 0 };
     pruneTree(join(ctx, 'node_modules'), stats);

@@ -14,19 +14,18 @@ export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 
 /**
  * `transcode-job.js` prints its result as one JSON line on stdout and logs on stderr; the kubelet copies the file at
- * terminationMessagePath (not stdout) into the Pod's status, where the operator reads it. The shell redirects stdout
- * there; on a failure the file stays empty and `FallbackToLogsOnError` puts the log tail (the entry's one-line
- * reason on stderr) in its place.
+ * terminationMessagePath (not stdout) into the Pod's status, where the operator reads it. The entry writes its
+ * result line to `$TERMINATION_MESSAGE_PATH` itself (the images have no shell to redirect with); on a failure the
+ * file stays empty and `FallbackToLogsOnError` puts the log tail (the entry's one-line reason on stderr) in its place.
  */
-export const DEFAULT_TRANSCODE_COMMAND = ['sh', '-c', 'exec node apps/transcoder/dist/transcode-job.js "$@" > "$TERMINATION_MESSAGE_PATH"', 'transcode-job'];
+export const DEFAULT_TRANSCODE_COMMAND = ['node', 'apps/transcoder/dist/transcode-job.js'];
 
 export interface JobTemplate {
   /** Default transcoder image (a TranscodeJob's spec.image wins). */
   image: string;
   /**
    * The program of every step; the step and its options follow as further arguments. The default runs the
-   * transcoder's entry through `sh -c` so that its result line on stdout lands in the termination message file
-   * (see DEFAULT_TRANSCODE_COMMAND).
+   * transcoder's entry, which writes its result line to the termination message file (see DEFAULT_TRANSCODE_COMMAND).
    */
   command: string[];
   /** Environment every step gets (storage location and the like). */
