@@ -3,8 +3,10 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { ensureHelm, vendoredCrdsDir } from '@kinora/testing';
 import { TOPICS } from '@kinora/contracts';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readKeyDir } from '@kinora/user';
 import {
   PROFILES,
   buildDependencies,
@@ -348,6 +350,62 @@ describe('secrets', () => {
     for (const key of ['media-signing-key', 'gateway-identity-secret']) expect(Buffer.from(secret.data![key]!, 'base64').toString().length).toBeGreaterThanOrEqual(32);
     expect(of('prod', 'Secret')).toHaveLength(0);
     expect(envOf(named('prod', 'Deployment', 'kinora-video')).get('MEDIA_SIGNING_KEY').valueFrom.secretKeyRef.name).toBe('kinora-keys');
+  });
+});
+
+describe('access-token signing keys (auth.jwt)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const jwtVolume = (d: Manifest): any => d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'jwt-keys');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const jwtMount = (d: Manifest): any => container(d).volumeMounts.find((v: { name: string }) => v.name === 'jwt-keys');
+
+  test('default: an Ed25519 key generated once by genPrivateKey, kept, that the user service reads', async () => {
+    const secret = named('default', 'Secret', 'kinora-jwt-keys');
+    expect(secret.metadata.annotations!['helm.sh/resource-policy']).toBe('keep');
+    expect(Object.keys(secret.data!)).toEqual(['active.pem']);
+    const pem = Buffer.from(secret.data!['active.pem']!, 'base64').toString();
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    // The very reader of the user service accepts it.
+    const dir = mkdtempSync(join(tmpdir(), 'kinora-chart-jwt-'));
+    try {
+      writeFileSync(join(dir, 'active.pem'), pem);
+      const keys = await readKeyDir(dir);
+      expect(keys.signer.alg).toBe('EdDSA');
+      expect(keys.signer.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('default: only the user pods mount the Secret, read-only, whole (so updates reach them), with JWT_KEYS_DIR', () => {
+    const user = named('default', 'Deployment', 'kinora-user');
+    expect(jwtVolume(user)).toEqual({ name: 'jwt-keys', secret: { secretName: 'kinora-jwt-keys', defaultMode: 0o440 } });
+    expect(jwtMount(user)).toEqual({ name: 'jwt-keys', mountPath: '/var/run/secrets/kinora/jwt-keys', readOnly: true });
+    expect(envOf(user).get('JWT_KEYS_DIR')).toEqual({ name: 'JWT_KEYS_DIR', value: '/var/run/secrets/kinora/jwt-keys' });
+    for (const svc of SERVICES.filter((s) => s !== 'user')) {
+      const d = named('default', 'Deployment', `kinora-${svc}`);
+      expect({ svc, volume: jwtVolume(d), env: envOf(d).has('JWT_KEYS_DIR') }).toEqual({ svc, volume: undefined, env: false });
+    }
+  });
+
+  test('prod: an existing Secret is mounted and none is generated', () => {
+    expect(of('prod', 'Secret').filter((s) => s.metadata.name.includes('jwt'))).toHaveLength(0);
+    expect(jwtVolume(named('prod', 'Deployment', 'kinora-user')).secret.secretName).toBe('kinora-jwt-keys');
+  });
+
+  test('multiregion (keysFrom database): no Secret, no mount, no JWT_KEYS_DIR', () => {
+    const user = named('multiregion', 'Deployment', 'kinora-user');
+    expect(of('multiregion', 'Secret').filter((s) => s.metadata.name.includes('jwt'))).toHaveLength(0);
+    expect(jwtVolume(user)).toBeUndefined();
+    expect(envOf(user).has('JWT_KEYS_DIR')).toBe(false);
+  });
+
+  test('the schema refuses another key source and a bad Secret name', async () => {
+    for (const set of ['auth.jwt.keysFrom=vault', 'auth.jwt.existingSecret=Not_A_Name']) {
+      const r = await run(helm, ['template', 'kinora', chartDir, '--set', set]);
+      expect({ set, code: r.code }).toEqual({ set, code: 1 });
+      expect(r.stderr).toMatch(/auth\.jwt|keysFrom|existingSecret/);
+    }
   });
 });
 

@@ -34,6 +34,14 @@ realtime:     {edge: true,  db: true,  kafka: true,  redis: true,  storage: fals
 {{- default (printf "%s-secrets" (include "kinora.fullname" .)) .Values.secrets.existingSecret -}}
 {{- end -}}
 
+{{/* Secret of the access-token signing keys (auth.jwt), mounted into the user pods at JWT_KEYS_DIR. */}}
+{{- define "kinora.jwtKeysSecretName" -}}
+{{- default (printf "%s-jwt-keys" (include "kinora.fullname" .)) .Values.auth.jwt.existingSecret -}}
+{{- end -}}
+
+{{/* Where the user pods mount that Secret. */}}
+{{- define "kinora.jwtKeysDir" -}}/var/run/secrets/kinora/jwt-keys{{- end -}}
+
 {{/* The Strimzi Kafka cluster's name. */}}
 {{- define "kinora.kafkaName" -}}{{ include "kinora.fullname" . | trunc 50 | trimSuffix "-" }}{{- end -}}
 
@@ -189,6 +197,10 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
     secretKeyRef:
       name: {{ include "kinora.secretName" $ctx }}
       key: {{ $ctx.Values.secrets.mediaSigningKeyKey }}
+{{- end }}
+{{- if and (eq $svc "user") (eq $ctx.Values.auth.jwt.keysFrom "secret") }}
+- name: JWT_KEYS_DIR
+  value: {{ include "kinora.jwtKeysDir" $ctx | quote }}
 {{- end }}
 {{- if eq $svc "analytics" }}
 - name: COUNTER_FLUSH_INTERVAL_MS

@@ -21,6 +21,12 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.rateLimits)).toBe(true);
   });
 
+  it('reads JWT_KEYS_DIR as an absolute folder; unset means keys in the database', () => {
+    expect(loadConfig({}, '/srv').jwtKeysDir).toBeUndefined();
+    expect(loadConfig({ JWT_KEYS_DIR: 'keys' }, '/srv').jwtKeysDir).toBe('/srv/keys');
+    expect(loadConfig({ JWT_KEYS_DIR: '/var/run/secrets/kinora/jwt-keys' }, '/srv').jwtKeysDir).toBe('/var/run/secrets/kinora/jwt-keys');
+  });
+
   it('runs one realtime worker by default, more only with Redis to share clients through', () => {
     expect(loadConfig({}).realtimeWorkers).toBe(1);
     expect(loadConfig({ REALTIME_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }).realtimeWorkers).toBe(2);

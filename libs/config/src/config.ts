@@ -98,6 +98,11 @@ export interface Config {
   accessTokenTtlSec: number;
   /** Lifetime of refresh tokens (seconds). */
   refreshTokenTtlSec: number;
+  /**
+   * Folder of PEM signing keys (`JWT_KEYS_DIR`, absolute once loaded; a mounted Secret): `active.pem` signs access
+   * tokens, every `*.pem` is published in the JWKS. Unset: the user service keeps generated keys in its database.
+   */
+  jwtKeysDir: string | undefined;
   /** Proxies whose X-Forwarded-For is believed (addresses/CIDRs), empty = none. */
   trustedProxies: readonly string[];
   /** Largest JSON body accepted (bytes). */
@@ -273,6 +278,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError('TRANSCODE_PRESET', `one of ${TRANSCODE_PRESETS.join(', ')}`, transcodePreset);
   }
 
+  const jwtKeysDirRaw = str(env, 'JWT_KEYS_DIR');
+
   const mediaSigningKey = str(env, 'MEDIA_SIGNING_KEY');
   if (mediaSigningKey !== undefined && mediaSigningKey.length < 32) {
     throw new ConfigError('MEDIA_SIGNING_KEY', 'at least 32 characters', '[redacted]');
@@ -306,6 +313,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     otelEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL_SEC', 900, 10, 86_400),
     refreshTokenTtlSec: int(env, 'REFRESH_TOKEN_TTL_SEC', 30 * 86_400, 60, 365 * 86_400),
+    jwtKeysDir: jwtKeysDirRaw === undefined ? undefined : resolve(cwd, jwtKeysDirRaw),
     trustedProxies,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
