@@ -409,6 +409,56 @@ describe('access-token signing keys (auth.jwt)', () => {
   });
 });
 
+describe('Redis Sentinel (redis.sentinel)', () => {
+  const REDIS_USERS = ['gateway', 'analytics', 'realtime'];
+  const sentinelArgs = [
+    '--set', 'redis.sentinel.enabled=true',
+    '--set', 'redis.sentinel.hosts={redis-sentinel-0.redis-sentinel:26379,redis-sentinel-1.redis-sentinel:26380}',
+    '--set', 'redis.sentinel.masterName=kinora',
+    '--set', 'redis.existingSecret=kinora-redis',
+    '--set', 'redis.sentinel.passwordKey=redis-password',
+    '--set', 'redis.sentinel.sentinelPasswordKey=sentinel-password',
+    '--set', 'networkPolicy.enabled=true',
+  ];
+
+  test('every Redis user gets the Sentinels, the master name and the passwords from the Secret, and no REDIS_URL', async () => {
+    const out = parseManifests(await template(helm, 'default', sentinelArgs));
+    for (const svc of SERVICES) {
+      const env = envOf(out.find((m) => m.kind === 'Deployment' && m.metadata.name === `kinora-${svc}`)!);
+      if (!REDIS_USERS.includes(svc)) {
+        expect({ svc, sentinels: env.has('REDIS_SENTINELS') }).toEqual({ svc, sentinels: false });
+        continue;
+      }
+      expect(env.has('REDIS_URL')).toBe(false);
+      expect(env.get('REDIS_SENTINELS').value).toBe('redis-sentinel-0.redis-sentinel:26379,redis-sentinel-1.redis-sentinel:26380');
+      expect(env.get('REDIS_SENTINEL_MASTER').value).toBe('kinora');
+      expect(env.get('REDIS_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'kinora-redis', key: 'redis-password' });
+      expect(env.get('REDIS_SENTINEL_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'kinora-redis', key: 'sentinel-password' });
+      // The NetworkPolicy lets it reach the Sentinels' ports and the data nodes'.
+      const np = out.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === `kinora-${svc}`)!;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const ports = np.spec.egress.flatMap((r: any) => (r.ports ?? []).map((p: { port: number }) => p.port));
+      expect(ports).toEqual(expect.arrayContaining([26379, 26380, 6379]));
+    }
+  });
+
+  test('without passwords no secret is referenced; a Sentinel without hosts or with a bad host fails the render', async () => {
+    const out = parseManifests(await template(helm, 'default', ['--set', 'redis.sentinel.enabled=true', '--set', 'redis.sentinel.hosts={s:26379}']));
+    const env = envOf(out.find((m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-gateway')!);
+    expect([...env.keys()].filter((k) => k.startsWith('REDIS_')).sort()).toEqual(['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER']);
+    expect(env.get('REDIS_SENTINEL_MASTER').value).toBe('mymaster');
+    const noHosts = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.sentinel.enabled=true']);
+    expect(noHosts.code).not.toBe(0);
+    expect(noHosts.stderr).toMatch(/sentinel\/hosts/);
+    const badHost = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.sentinel.enabled=true', '--set', 'redis.sentinel.hosts={sentinel}']);
+    expect(badHost.code).not.toBe(0);
+    expect(badHost.stderr).toMatch(/sentinel\/hosts/);
+    const noSecret = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.sentinel.enabled=true', '--set', 'redis.sentinel.hosts={s:26379}', '--set', 'redis.sentinel.passwordKey=pw']);
+    expect(noSecret.code).not.toBe(0);
+    expect(noSecret.stderr).toContain('redis.existingSecret names the Secret of REDIS_PASSWORD');
+  });
+});
+
 describe('docs', () => {
   test('charts/kinora/README.md carries the current values table', async () => {
     const r = await run(process.execPath, [join(chartsDir, 'scripts', 'readme-table.mjs'), '--check', chartDir]);

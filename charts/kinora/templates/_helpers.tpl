@@ -228,7 +228,22 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
   value: {{ $ctx.Values.kafka.topics.replicas | quote }}
 {{- end }}
 {{- if $cat.redis }}
-{{- if $ctx.Values.redis.existingSecret }}
+{{- $sentinel := $ctx.Values.redis.sentinel }}
+{{- if $sentinel.enabled }}
+- name: REDIS_SENTINELS
+  value: {{ required "redis.sentinel.hosts needs at least one host:port when redis.sentinel.enabled" (join "," $sentinel.hosts) | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ $sentinel.masterName | quote }}
+{{- range $env, $key := dict "REDIS_PASSWORD" $sentinel.passwordKey "REDIS_SENTINEL_PASSWORD" $sentinel.sentinelPasswordKey }}
+{{- if $key }}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required (printf "redis.existingSecret names the Secret of %s" $env) $ctx.Values.redis.existingSecret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- else if $ctx.Values.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
