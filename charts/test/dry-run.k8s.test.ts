@@ -81,3 +81,32 @@ test('the generated secrets are kept: a render against the cluster reuses the li
   expect(decode(secret!.data!['media-signing-key'])).toBe(media);
   expect(decode(secret!.data!['gateway-identity-secret'])).toBe(identity);
 }, 120_000);
+
+test('the generated JWT signing-key Secret is kept on an upgrade, with the keys added to it by hand', async () => {
+  const ns = 'kinora-upgrade-jwt';
+  await kubectlOk(['create', 'namespace', ns]);
+  const active = '-----BEGIN PRIVATE KEY-----\nactive\n-----END PRIVATE KEY-----\n';
+  const previous = '-----BEGIN PRIVATE KEY-----\nprevious\n-----END PRIVATE KEY-----\n';
+  await kubectlOk(
+    ['apply', '--namespace', ns, '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'kinora-jwt-keys',
+        namespace: ns,
+        labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+        annotations: { 'meta.helm.sh/release-name': 'kinora', 'meta.helm.sh/release-namespace': ns },
+      },
+      type: 'Opaque',
+      // A rotation in progress: the new key active, the old one still published.
+      stringData: { 'active.pem': active, 'previous.pem': previous },
+    }),
+  );
+  const rendered = parseManifests(
+    await runOk(helm, ['template', 'kinora', chartDir, '--namespace', ns, '--dry-run=server', '--is-upgrade', '--kubeconfig', k8s!.kubeconfig, ...profileArgs('default')]),
+  );
+  const secret = rendered.find((m) => m.kind === 'Secret' && m.metadata.name === 'kinora-jwt-keys');
+  const decoded = Object.fromEntries(Object.entries(secret!.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+  expect(decoded).toEqual({ 'active.pem': active, 'previous.pem': previous });
+}, 120_000);

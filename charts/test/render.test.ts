@@ -3,9 +3,11 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { ensureHelm, vendoredCrdsDir } from '@kinora/testing';
 import { TOPICS } from '@kinora/contracts';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { readKeyDir } from '@kinora/user';
 import {
   PROFILES,
   buildDependencies,
@@ -433,6 +435,112 @@ describe('secrets', () => {
     for (const key of ['media-signing-key', 'gateway-identity-secret']) expect(Buffer.from(secret.data![key]!, 'base64').toString().length).toBeGreaterThanOrEqual(32);
     expect(of('prod', 'Secret')).toHaveLength(0);
     expect(envOf(named('prod', 'Deployment', 'kinora-video')).get('MEDIA_SIGNING_KEY').valueFrom.secretKeyRef.name).toBe('kinora-keys');
+  });
+});
+
+describe('access-token signing keys (auth.jwt)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const jwtVolume = (d: Manifest): any => d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'jwt-keys');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const jwtMount = (d: Manifest): any => container(d).volumeMounts.find((v: { name: string }) => v.name === 'jwt-keys');
+
+  test('default: an Ed25519 key generated once by genPrivateKey, kept, that the user service reads', async () => {
+    const secret = named('default', 'Secret', 'kinora-jwt-keys');
+    expect(secret.metadata.annotations!['helm.sh/resource-policy']).toBe('keep');
+    expect(Object.keys(secret.data!)).toEqual(['active.pem']);
+    const pem = Buffer.from(secret.data!['active.pem']!, 'base64').toString();
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    // The very reader of the user service accepts it.
+    const dir = mkdtempSync(join(tmpdir(), 'kinora-chart-jwt-'));
+    try {
+      writeFileSync(join(dir, 'active.pem'), pem);
+      const keys = await readKeyDir(dir);
+      expect(keys.signer.alg).toBe('EdDSA');
+      expect(keys.signer.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('default: only the user pods mount the Secret, read-only, whole (so updates reach them), with JWT_KEYS_DIR', () => {
+    const user = named('default', 'Deployment', 'kinora-user');
+    expect(jwtVolume(user)).toEqual({ name: 'jwt-keys', secret: { secretName: 'kinora-jwt-keys', defaultMode: 0o440 } });
+    expect(jwtMount(user)).toEqual({ name: 'jwt-keys', mountPath: '/var/run/secrets/kinora/jwt-keys', readOnly: true });
+    expect(envOf(user).get('JWT_KEYS_DIR')).toEqual({ name: 'JWT_KEYS_DIR', value: '/var/run/secrets/kinora/jwt-keys' });
+    for (const svc of SERVICES.filter((s) => s !== 'user')) {
+      const d = named('default', 'Deployment', `kinora-${svc}`);
+      expect({ svc, volume: jwtVolume(d), env: envOf(d).has('JWT_KEYS_DIR') }).toEqual({ svc, volume: undefined, env: false });
+    }
+  });
+
+  test('prod: an existing Secret is mounted and none is generated', () => {
+    expect(of('prod', 'Secret').filter((s) => s.metadata.name.includes('jwt'))).toHaveLength(0);
+    expect(jwtVolume(named('prod', 'Deployment', 'kinora-user')).secret.secretName).toBe('kinora-jwt-keys');
+  });
+
+  test('multiregion (keysFrom database): no Secret, no mount, no JWT_KEYS_DIR', () => {
+    const user = named('multiregion', 'Deployment', 'kinora-user');
+    expect(of('multiregion', 'Secret').filter((s) => s.metadata.name.includes('jwt'))).toHaveLength(0);
+    expect(jwtVolume(user)).toBeUndefined();
+    expect(envOf(user).has('JWT_KEYS_DIR')).toBe(false);
+  });
+
+  test('the schema refuses another key source and a bad Secret name', async () => {
+    for (const set of ['auth.jwt.keysFrom=vault', 'auth.jwt.existingSecret=Not_A_Name']) {
+      const r = await run(helm, ['template', 'kinora', chartDir, '--set', set]);
+      expect({ set, code: r.code }).toEqual({ set, code: 1 });
+      expect(r.stderr).toMatch(/auth\.jwt|keysFrom|existingSecret/);
+    }
+  });
+});
+
+describe('Redis Sentinel (redis.sentinel)', () => {
+  const REDIS_USERS = ['gateway', 'analytics', 'realtime'];
+  const sentinelArgs = [
+    '--set', 'redis.sentinel.enabled=true',
+    '--set', 'redis.sentinel.hosts={redis-sentinel-0.redis-sentinel:26379,redis-sentinel-1.redis-sentinel:26380}',
+    '--set', 'redis.sentinel.masterName=kinora',
+    '--set', 'redis.existingSecret=kinora-redis',
+    '--set', 'redis.sentinel.passwordKey=redis-password',
+    '--set', 'redis.sentinel.sentinelPasswordKey=sentinel-password',
+    '--set', 'networkPolicy.enabled=true',
+  ];
+
+  test('every Redis user gets the Sentinels, the master name and the passwords from the Secret, and no REDIS_URL', async () => {
+    const out = parseManifests(await template(helm, 'default', sentinelArgs));
+    for (const svc of SERVICES) {
+      const env = envOf(out.find((m) => m.kind === 'Deployment' && m.metadata.name === `kinora-${svc}`)!);
+      if (!REDIS_USERS.includes(svc)) {
+        expect({ svc, sentinels: env.has('REDIS_SENTINELS') }).toEqual({ svc, sentinels: false });
+        continue;
+      }
+      expect(env.has('REDIS_URL')).toBe(false);
+      expect(env.get('REDIS_SENTINELS').value).toBe('redis-sentinel-0.redis-sentinel:26379,redis-sentinel-1.redis-sentinel:26380');
+      expect(env.get('REDIS_SENTINEL_MASTER').value).toBe('kinora');
+      expect(env.get('REDIS_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'kinora-redis', key: 'redis-password' });
+      expect(env.get('REDIS_SENTINEL_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'kinora-redis', key: 'sentinel-password' });
+      // The NetworkPolicy lets it reach the Sentinels' ports and the data nodes'.
+      const np = out.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === `kinora-${svc}`)!;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const ports = np.spec.egress.flatMap((r: any) => (r.ports ?? []).map((p: { port: number }) => p.port));
+      expect(ports).toEqual(expect.arrayContaining([26379, 26380, 6379]));
+    }
+  });
+
+  test('without passwords no secret is referenced; a Sentinel without hosts or with a bad host fails the render', async () => {
+    const out = parseManifests(await template(helm, 'default', ['--set', 'redis.sentinel.enabled=true', '--set', 'redis.sentinel.hosts={s:26379}']));
+    const env = envOf(out.find((m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-gateway')!);
+    expect([...env.keys()].filter((k) => k.startsWith('REDIS_')).sort()).toEqual(['REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER']);
+    expect(env.get('REDIS_SENTINEL_MASTER').value).toBe('mymaster');
+    const noHosts = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.sentinel.enabled=true']);
+    expect(noHosts.code).not.toBe(0);
+    expect(noHosts.stderr).toMatch(/sentinel\/hosts/);
+    const badHost = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.sentinel.enabled=true', '--set', 'redis.sentinel.hosts={sentinel}']);
+    expect(badHost.code).not.toBe(0);
+    expect(badHost.stderr).toMatch(/sentinel\/hosts/);
+    const noSecret = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.sentinel.enabled=true', '--set', 'redis.sentinel.hosts={s:26379}', '--set', 'redis.sentinel.passwordKey=pw']);
+    expect(noSecret.code).not.toBe(0);
+    expect(noSecret.stderr).toContain('redis.existingSecret names the Secret of REDIS_PASSWORD');
   });
 });
 

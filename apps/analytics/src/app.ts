@@ -30,11 +30,11 @@ const VIEW_WINDOW_SEC = 3600;
 export interface AnalyticsModuleOptions {
   database: Database;
   bus: EventBus;
-  config: Pick<Config, 'counterFlushIntervalMs' | 'counterConsumerMembers' | 'analyticsRetentionDays' | 'redisUrl'>;
+  config: Pick<Config, 'counterFlushIntervalMs' | 'counterConsumerMembers' | 'analyticsRetentionDays' | 'redis'>;
   logger: Logger;
   /** Where the metrics go (the app's registry); default a private one. */
   registry?: Registry;
-  /** Redis for the view dedupe window; default: one from `config.redisUrl` if set, else in-process. */
+  /** Redis for the view dedupe window; default: one from `config.redis` if set, else in-process. */
   redis?: Redis;
   /** End offsets of topics for the lag gauge; default: from the bus (Kafka) or the in-process log. */
   lagSource?: LagSource;
@@ -105,8 +105,8 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
   });
   let redis = opts.redis;
   const ownRedis =
-    !redis && config.redisUrl
-      ? createRedisClient(config.redisUrl, { name: 'analytics-views', logger, errorLogIntervalMs: 60_000, lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 500 })
+    !redis && config.redis
+      ? createRedisClient(config.redis, { name: 'analytics-views', logger, errorLogIntervalMs: 60_000, lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 500 })
       : undefined;
   redis ??= ownRedis;
   const windowSec = opts.viewWindowSec ?? VIEW_WINDOW_SEC;

@@ -7,7 +7,7 @@ import { authPlugin, type TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import type { Principal } from '@kinora/contracts';
 import type { RateLimitTierName } from '@kinora/http';
-import { createRedisClient, type RedisErrorLog } from '@kinora/redis';
+import { createRedisClient, type RedisErrorLog, type RedisTarget } from '@kinora/redis';
 import { cacheVerifiedTokens, type TokenCacheOptions } from './auth/token-cache.js';
 import { proxyPlugin } from './proxy/proxy.plugin.js';
 import { TIER_EXTENSION } from './proxy/openapi-routes.js';
@@ -17,7 +17,7 @@ import { defaultTierOf, RouteTable, stripQuery, type OwnerRule } from './routing
 
 export type GatewayConfig = Pick<
   Config,
-  'corsOrigins' | 'rateLimits' | 'redisUrl' | 'rateLimitFailMode' | 'rateLimitStoreTimeoutMs' | 'upstreamPolicy' | 'upstreams' | 'gatewayIdentitySecret'
+  'corsOrigins' | 'rateLimits' | 'redis' | 'rateLimitFailMode' | 'rateLimitStoreTimeoutMs' | 'upstreamPolicy' | 'upstreams' | 'gatewayIdentitySecret'
 >;
 
 export interface GatewayOptions {
@@ -30,7 +30,7 @@ export interface GatewayOptions {
    * Absent in embedded mode, where the service plugins registered after the gateway are guarded in-process.
    */
   pools?: ReadonlyMap<string, Pool>;
-  /** Rate-limit store; default: a client for `config.redisUrl` (closed with the app), else in-process counters. */
+  /** Rate-limit store; default: a client for `config.redis` (closed with the app), else in-process counters. */
   redis?: Redis;
   /** Redis key prefix of the rate-limit counters (tests isolate themselves with it). */
   rateLimitKeyPrefix?: string;
@@ -55,8 +55,8 @@ export function createUpstreamPools(upstreams: Readonly<Record<string, string | 
  * Connection errors go to `logger` at most once a minute: ioredis reports every failed reconnect, and the
  * rate-limit hook already logs outages once per interval.
  */
-export function createRateLimitRedis(url: string, commandTimeoutMs: number, logger?: RedisErrorLog): Redis {
-  return createRedisClient(url, {
+export function createRateLimitRedis(target: RedisTarget, commandTimeoutMs: number, logger?: RedisErrorLog): Redis {
+  return createRedisClient(target, {
     name: 'gateway-rate-limit',
     ...(logger ? { logger, errorLogIntervalMs: 60_000 } : {}),
     enableOfflineQueue: false,
@@ -111,8 +111,8 @@ export const gatewayPlugin = fp(
     await app.register(authPlugin, { verifier, ...(opts.onPrincipal ? { onPrincipal: opts.onPrincipal } : {}) });
 
     let redis = opts.redis;
-    if (!redis && config.redisUrl) {
-      const own = createRateLimitRedis(config.redisUrl, config.rateLimitStoreTimeoutMs, app.log);
+    if (!redis && config.redis) {
+      const own = createRateLimitRedis(config.redis, config.rateLimitStoreTimeoutMs, app.log);
       app.addHook('onClose', async () => {
         own.disconnect();
       });

@@ -3,5 +3,5 @@ import { runService } from '@kinora/service/run';
 
 await runService('gateway', async () => (await import('./app.js')).buildGateway, {
   database: false,
-  readyFields: (config) => ({ upstreams: config.upstreams, redis: config.redisUrl !== undefined }),
+  readyFields: (config) => ({ upstreams: config.upstreams, redis: config.redis !== undefined }),
 });

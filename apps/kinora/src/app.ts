@@ -85,6 +85,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     stats: counters,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
   });
+  app.addHook('onClose', async () => user.close());
   // Embedded: the gateway reads the user service's keys in-process (cached there, so no refetch cooldown is
   // needed) instead of fetching the JWKS over HTTP.
   const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => user.jwks(), cooldownMs: 0, maxAgeMs: 10_000 });

@@ -76,14 +76,14 @@ export interface RealtimeModuleOptions {
   /** Verifies handshake tokens (the same verifier the gateway uses, embedded). */
   verifier: TokenVerifier;
   logger: Logger;
-  config: Pick<Config, 'redisUrl' | 'corsOrigins'>;
+  config: Pick<Config, 'redis' | 'corsOrigins'>;
   /** Counters of videos, pushed to watchers as soon as the feed reports a change (a `CountersView`). */
   counters?: CountersFeed;
   /** A plain counters source without change reports (tests, benchmarks; `countsChanged` pushes). Ignored with `counters`. */
   counts?: CountsSource;
   /** Who owns and may see a video. Default: realtime's own projection of `video.lifecycle` (schema `realtime`). */
   videos?: VideoLookup;
-  /** Redis for the adapter, presence and the chat rate limit; default a client for `config.redisUrl` (closed with the app). */
+  /** Redis for the adapter, presence and the chat rate limit; default a client for `config.redis` (closed with the app). */
   redis?: Redis;
   settings?: Partial<RealtimeSettings>;
 }
@@ -125,8 +125,8 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
   const plugin: FastifyPluginAsync = async (app: FastifyInstance) => {
     let redis = opts.redis;
     let ownRedis: Redis | undefined;
-    if (!redis && opts.config.redisUrl) {
-      ownRedis = createRedisClient(opts.config.redisUrl, { name: 'realtime', logger, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    if (!redis && opts.config.redis) {
+      ownRedis = createRedisClient(opts.config.redis, { name: 'realtime', logger, maxRetriesPerRequest: 2, enableAutoPipelining: true });
       redis = ownRedis;
     }
 

@@ -7,6 +7,7 @@ import { Database, runMigrations } from '@kinora/db';
 import type { EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
 import { createCountersView, createServiceApp } from '@kinora/service';
+import { KeyDirectory } from './repositories/key-files.repository.js';
 import { KeyRepository } from './repositories/key.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
@@ -22,13 +23,15 @@ export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.
 
 export interface UserModuleOptions {
   database: Database;
-  config: Pick<Config, 'publicUrl' | 'accessTokenTtlSec' | 'refreshTokenTtlSec'>;
+  config: Pick<Config, 'publicUrl' | 'accessTokenTtlSec' | 'refreshTokenTtlSec'> & Partial<Pick<Config, 'jwtKeysDir'>>;
   logger?: Logger;
   /** Password hashing cost (tests lower it). */
   scrypt?: ScryptParams;
   stats?: ChannelStatsReader;
   /** How long an instance caches the signing keys (default 10 s): rotations elsewhere reach it within this time. */
   keyCacheMs?: number;
+  /** How often the key folder (`JWT_KEYS_DIR`) is checked for changes (default 10 s). */
+  keyDirPollMs?: number;
 }
 
 export interface UserModule {
@@ -38,6 +41,8 @@ export interface UserModule {
   jwks(): Promise<JSONWebKeySet>;
   tokens: TokenService;
   accounts: AccountService;
+  /** Stops watching the key folder (the plugin does it when its app closes). */
+  close(): void;
 }
 
 /** Issuer and audience of Kinora access tokens, shared by signer and verifiers. */
@@ -45,10 +50,17 @@ export function accessTokenIssuer(publicUrl: string): { issuer: string; audience
   return { issuer: publicUrl, audience: ACCESS_TOKEN_AUDIENCE };
 }
 
-/** Migrates the `users` schema, makes sure a signing key exists, and wires the service. */
+/**
+ * Migrates the `users` schema, makes sure a signing key exists (or, with `JWT_KEYS_DIR`, reads the key files: a
+ * bad folder fails here, naming the file), and wires the service.
+ */
 export async function createUserModule(opts: UserModuleOptions): Promise<UserModule> {
   await runMigrations(opts.database.primary, { schema: 'users', dir: migrationsDir, ...(opts.logger ? { logger: opts.logger } : {}) });
-  const tokens = new TokenService(new KeyRepository(opts.database), {
+  const keyDir = opts.config.jwtKeysDir
+    ? await KeyDirectory.open(opts.config.jwtKeysDir, { ...(opts.keyDirPollMs !== undefined ? { pollMs: opts.keyDirPollMs } : {}), ...(opts.logger ? { log: opts.logger } : {}) })
+    : undefined;
+  if (keyDir) opts.logger?.info({ dir: keyDir.dir, signer: keyDir.current().signer.kid, published: keyDir.current().jwks.keys.length }, 'JWT signing keys from JWT_KEYS_DIR');
+  const tokens = new TokenService(keyDir ?? new KeyRepository(opts.database), {
     issuer: opts.config.publicUrl,
     accessTokenTtlSec: opts.config.accessTokenTtlSec,
     ...(opts.keyCacheMs !== undefined ? { cacheMs: opts.keyCacheMs } : {}),
@@ -62,12 +74,13 @@ export async function createUserModule(opts: UserModuleOptions): Promise<UserMod
     { refreshTokenTtlSec: opts.config.refreshTokenTtlSec, ...(opts.stats ? { stats: opts.stats } : {}) },
   );
   const plugin: FastifyPluginAsync = async (app) => {
+    app.addHook('onClose', async () => keyDir?.close());
     await app.register(jwksRoutes, { tokens });
     await app.register(authRoutes, { accounts });
     await app.register(usersRoutes, { accounts });
     await app.register(channelsRoutes, { accounts });
   };
-  return { plugin, jwks: () => tokens.jwks(), tokens, accounts };
+  return { plugin, jwks: () => tokens.jwks(), tokens, accounts, close: () => keyDir?.close() };
 }
 
 /**
@@ -83,6 +96,7 @@ export async function buildApp(
     logger: Logger;
     scrypt?: ScryptParams;
     keyCacheMs?: number;
+    keyDirPollMs?: number;
     /** Channel counts; default: analytics' counters at `ANALYTICS_SERVICE_URL`, kept current by `analytics.counters` events. */
     stats?: ChannelStatsReader;
     /** The bus the default `stats` follows; default: Kafka when `KAFKA_BROKERS` is set, else the in-process bus (closed with the app). */
@@ -105,6 +119,7 @@ export async function buildApp(
     stats,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
     ...(deps.keyCacheMs !== undefined ? { keyCacheMs: deps.keyCacheMs } : {}),
+    ...(deps.keyDirPollMs !== undefined ? { keyDirPollMs: deps.keyDirPollMs } : {}),
   });
   await app.register(mod.plugin);
   return app;

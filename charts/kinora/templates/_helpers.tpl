@@ -34,6 +34,14 @@ realtime:     {edge: true,  db: true,  kafka: true,  redis: true,  storage: fals
 {{- default (printf "%s-secrets" (include "kinora.fullname" .)) .Values.secrets.existingSecret -}}
 {{- end -}}
 
+{{/* Secret of the access-token signing keys (auth.jwt), mounted into the user pods at JWT_KEYS_DIR. */}}
+{{- define "kinora.jwtKeysSecretName" -}}
+{{- default (printf "%s-jwt-keys" (include "kinora.fullname" .)) .Values.auth.jwt.existingSecret -}}
+{{- end -}}
+
+{{/* Where the user pods mount that Secret. */}}
+{{- define "kinora.jwtKeysDir" -}}/var/run/secrets/kinora/jwt-keys{{- end -}}
+
 {{/* The Strimzi Kafka cluster's name. */}}
 {{- define "kinora.kafkaName" -}}{{ include "kinora.fullname" . | trunc 50 | trimSuffix "-" }}{{- end -}}
 
@@ -191,6 +199,10 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
       name: {{ include "kinora.secretName" $ctx }}
       key: {{ $ctx.Values.secrets.mediaSigningKeyKey }}
 {{- end }}
+{{- if and (eq $svc "user") (eq $ctx.Values.auth.jwt.keysFrom "secret") }}
+- name: JWT_KEYS_DIR
+  value: {{ include "kinora.jwtKeysDir" $ctx | quote }}
+{{- end }}
 {{- if eq $svc "analytics" }}
 - name: COUNTER_FLUSH_INTERVAL_MS
   value: {{ $cfg.counterFlushIntervalMs | quote }}
@@ -217,7 +229,22 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
   value: {{ $ctx.Values.kafka.topics.replicas | quote }}
 {{- end }}
 {{- if $cat.redis }}
-{{- if $ctx.Values.redis.existingSecret }}
+{{- $sentinel := $ctx.Values.redis.sentinel }}
+{{- if $sentinel.enabled }}
+- name: REDIS_SENTINELS
+  value: {{ required "redis.sentinel.hosts needs at least one host:port when redis.sentinel.enabled" (join "," $sentinel.hosts) | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ $sentinel.masterName | quote }}
+{{- range $env, $key := dict "REDIS_PASSWORD" $sentinel.passwordKey "REDIS_SENTINEL_PASSWORD" $sentinel.sentinelPasswordKey }}
+{{- if $key }}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required (printf "redis.existingSecret names the Secret of %s" $env) $ctx.Values.redis.existingSecret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- else if $ctx.Values.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:

@@ -21,11 +21,56 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c.rateLimits)).toBe(true);
   });
 
+  it('reads JWT_KEYS_DIR as an absolute folder; unset means keys in the database', () => {
+    expect(loadConfig({}, '/srv').jwtKeysDir).toBeUndefined();
+    expect(loadConfig({ JWT_KEYS_DIR: 'keys' }, '/srv').jwtKeysDir).toBe('/srv/keys');
+    expect(loadConfig({ JWT_KEYS_DIR: '/var/run/secrets/kinora/jwt-keys' }, '/srv').jwtKeysDir).toBe('/var/run/secrets/kinora/jwt-keys');
+  });
+
   it('runs one realtime worker by default, more only with Redis to share clients through', () => {
     expect(loadConfig({}).realtimeWorkers).toBe(1);
     expect(loadConfig({ REALTIME_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }).realtimeWorkers).toBe(2);
     expect(() => loadConfig({ REALTIME_WORKERS: '2' })).toThrow(/REALTIME_WORKERS must be 1 unless REDIS_URL is set/);
     expect(() => loadConfig({ REALTIME_WORKERS: '0', REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(/REALTIME_WORKERS must be an integer between 1 and 64/);
+  });
+
+  it('reads Redis as one URL, or as Sentinels and a master name (with credentials for each)', () => {
+    expect(loadConfig({}).redis).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://:pw@r:6379/1' }).redis).toEqual({ mode: 'url', url: 'redis://:pw@r:6379/1' });
+    expect(
+      loadConfig({
+        REDIS_SENTINELS: 'sentinel-0.sentinel:26379, 10.0.0.7:26380,[::1]:26381',
+        REDIS_SENTINEL_MASTER: 'mymaster',
+        REDIS_PASSWORD: 'data-pw',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+      }).redis,
+    ).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 'sentinel-0.sentinel', port: 26379 },
+        { host: '10.0.0.7', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      masterName: 'mymaster',
+      username: undefined,
+      password: 'data-pw',
+      sentinelUsername: undefined,
+      sentinelPassword: 'sentinel-pw',
+    });
+    expect(loadConfig({ REALTIME_WORKERS: '2', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm' }).realtimeWorkers).toBe(2);
+  });
+
+  it.each([
+    [{ REDIS_SENTINELS: 's:26379' }, /REDIS_SENTINEL_MASTER must be set when REDIS_SENTINELS is set/],
+    [{ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm', REDIS_URL: 'redis://u:secret@r:6379' }, /REDIS_URL must be unset when REDIS_SENTINELS is set \(one or the other\) \(got "redis:\/\/u:\*\*\*@r:6379"\)/],
+    [{ REDIS_SENTINELS: 's' }, /REDIS_SENTINELS must be a comma list of host:port/],
+    [{ REDIS_SENTINELS: 's:0', REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must be a comma list of host:port .* \(got "s:0"\)/],
+    [{ REDIS_SENTINELS: ' , ' }, /REDIS_SENTINELS must be a comma list/],
+    [{ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'my master' }, /REDIS_SENTINEL_MASTER must be a Sentinel master name/],
+    [{ REDIS_SENTINEL_MASTER: 'm' }, /REDIS_SENTINELS must be set when REDIS_SENTINEL_MASTER is set/],
+    [{ REDIS_URL: 'redis://r:6379', REDIS_PASSWORD: 'x' }, /REDIS_SENTINELS must be set when REDIS_PASSWORD is set .*a REDIS_URL carries its own credentials/],
+  ])('refuses a Sentinel configuration that cannot work: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it('derives the public URL from PORT', () => {

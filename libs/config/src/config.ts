@@ -55,6 +55,24 @@ export interface UpstreamPolicyConfig {
   discoveryTimeoutMs: number;
 }
 
+/**
+ * How to reach Redis: one URL (`redis://`, `rediss://`; credentials in it), or the Sentinels that name the current
+ * primary of `masterName` (the client follows failovers). Sentinel mode speaks plain TCP to sentinels and primary.
+ */
+export type RedisConnection =
+  | { mode: 'url'; url: string }
+  | {
+      mode: 'sentinel';
+      sentinels: ReadonlyArray<{ host: string; port: number }>;
+      masterName: string;
+      /** ACL user and password of the primary and replicas (`REDIS_USERNAME`, `REDIS_PASSWORD`). */
+      username: string | undefined;
+      password: string | undefined;
+      /** Of the sentinels themselves (`REDIS_SENTINEL_USERNAME`, `REDIS_SENTINEL_PASSWORD`). */
+      sentinelUsername: string | undefined;
+      sentinelPassword: string | undefined;
+    };
+
 export interface Config {
   /** Listening port of this process. */
   port: number;
@@ -70,8 +88,8 @@ export interface Config {
   databaseUrl: string | undefined;
   databaseReplicaUrls: readonly string[];
   databasePoolMax: number;
-  /** Redis; undefined means in-process adapters. */
-  redisUrl: string | undefined;
+  /** Redis (`REDIS_URL`, or Sentinel: `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`); undefined means in-process adapters. */
+  redis: RedisConnection | undefined;
   /** Kafka bootstrap brokers; empty means the in-process bus. */
   kafkaBrokers: readonly string[];
   storageUrl: string;
@@ -98,6 +116,11 @@ export interface Config {
   accessTokenTtlSec: number;
   /** Lifetime of refresh tokens (seconds). */
   refreshTokenTtlSec: number;
+  /**
+   * Folder of PEM signing keys (`JWT_KEYS_DIR`, absolute once loaded; a mounted Secret): `active.pem` signs access
+   * tokens, every `*.pem` is published in the JWKS. Unset: the user service keeps generated keys in its database.
+   */
+  jwtKeysDir: string | undefined;
   /** Proxies whose X-Forwarded-For is believed (addresses/CIDRs), empty = none. */
   trustedProxies: readonly string[];
   /** Largest JSON body accepted (bytes). */
@@ -182,6 +205,40 @@ function redact(raw: string): string {
   return raw.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }
 
+const SENTINEL_ONLY = ['REDIS_SENTINEL_MASTER', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD'] as const;
+
+/** `REDIS_URL`, or `REDIS_SENTINELS` (comma list of host:port) with `REDIS_SENTINEL_MASTER`; not both. */
+function redisConnection(env: Env): RedisConnection | undefined {
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const sentinelsRaw = str(env, 'REDIS_SENTINELS');
+  if (sentinelsRaw === undefined) {
+    for (const name of SENTINEL_ONLY) {
+      if (str(env, name) !== undefined) throw new ConfigError('REDIS_SENTINELS', `set when ${name} is set (${name} is for Sentinel mode; a REDIS_URL carries its own credentials)`, undefined);
+    }
+    return redisUrl === undefined ? undefined : { mode: 'url', url: redisUrl };
+  }
+  if (redisUrl !== undefined) throw new ConfigError('REDIS_URL', 'unset when REDIS_SENTINELS is set (one or the other)', redact(redisUrl));
+  const sentinels = list(env, 'REDIS_SENTINELS').map((hp) => {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+):(\d{1,5})$/.exec(hp);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) throw new ConfigError('REDIS_SENTINELS', 'a comma list of host:port (the Sentinels, e.g. redis-sentinel:26379)', hp);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+  if (sentinels.length === 0) throw new ConfigError('REDIS_SENTINELS', 'a comma list of host:port (the Sentinels, e.g. redis-sentinel:26379)', sentinelsRaw);
+  const masterName = str(env, 'REDIS_SENTINEL_MASTER');
+  if (masterName === undefined) throw new ConfigError('REDIS_SENTINEL_MASTER', 'set when REDIS_SENTINELS is set (the name the Sentinels monitor, e.g. mymaster)', undefined);
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(masterName)) throw new ConfigError('REDIS_SENTINEL_MASTER', 'a Sentinel master name (letters, digits, . _ -)', masterName);
+  return {
+    mode: 'sentinel',
+    sentinels,
+    masterName,
+    username: str(env, 'REDIS_USERNAME'),
+    password: str(env, 'REDIS_PASSWORD'),
+    sentinelUsername: str(env, 'REDIS_SENTINEL_USERNAME'),
+    sentinelPassword: str(env, 'REDIS_SENTINEL_PASSWORD'),
+  };
+}
+
 const WINDOW_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses `N/window` (`100/15m`, `5/1h`, `10/30s`) or `off`. */
@@ -254,8 +311,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
 
+  const redis = redisConnection(env);
   const realtimeWorkers = int(env, 'REALTIME_WORKERS', 1, 1, 64);
-  if (realtimeWorkers > 1 && !env['REDIS_URL']) throw new ConfigError('REALTIME_WORKERS', '1 unless REDIS_URL is set (workers share clients through Redis)', String(realtimeWorkers));
+  if (realtimeWorkers > 1 && !redis) throw new ConfigError('REALTIME_WORKERS', '1 unless REDIS_URL is set (workers share clients through Redis)', String(realtimeWorkers));
   const rateLimitFailMode = (str(env, 'RATE_LIMIT_FAIL_MODE') ?? 'open') as RateLimitFailMode;
   if (rateLimitFailMode !== 'open' && rateLimitFailMode !== 'closed') {
     throw new ConfigError('RATE_LIMIT_FAIL_MODE', '"open" or "closed"', rateLimitFailMode);
@@ -280,6 +338,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError('TRANSCODE_PRESET', `one of ${TRANSCODE_PRESETS.join(', ')}`, transcodePreset);
   }
 
+  const jwtKeysDirRaw = str(env, 'JWT_KEYS_DIR');
+
   const mediaSigningKey = str(env, 'MEDIA_SIGNING_KEY');
   if (mediaSigningKey !== undefined && mediaSigningKey.length < 32) {
     throw new ConfigError('MEDIA_SIGNING_KEY', 'at least 32 characters', '[redacted]');
@@ -294,7 +354,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseUrl,
     databaseReplicaUrls,
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redis,
     kafkaBrokers,
     storageUrl,
     region,
@@ -313,6 +373,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     otelEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL_SEC', 900, 10, 86_400),
     refreshTokenTtlSec: int(env, 'REFRESH_TOKEN_TTL_SEC', 30 * 86_400, 60, 365 * 86_400),
+    jwtKeysDir: jwtKeysDirRaw === undefined ? undefined : resolve(cwd, jwtKeysDirRaw),
     trustedProxies,
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -1,2 +1,2 @@
-export { createRedisClient } from './redis.client.js';
-export type { RedisClientOptions, RedisErrorLog } from './redis.client.js';
+export { createRedisClient, describeRedisTarget } from './redis.client.js';
+export type { RedisClientOptions, RedisErrorLog, RedisTarget } from './redis.client.js';

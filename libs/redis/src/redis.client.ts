@@ -5,7 +5,24 @@ export interface RedisErrorLog {
   warn(obj: object, msg: string): void;
 }
 
-export interface RedisClientOptions extends Omit<RedisOptions, 'connectionName'> {
+/**
+ * Where Redis is: a URL (`redis://`, `rediss://`), or Sentinels and the name of the primary they monitor. The
+ * shape of `Config['redis']` of libs/config, which parses `REDIS_URL` / `REDIS_SENTINELS` once.
+ */
+export type RedisTarget =
+  | string
+  | { mode: 'url'; url: string }
+  | {
+      mode: 'sentinel';
+      sentinels: ReadonlyArray<{ host: string; port: number }>;
+      masterName: string;
+      username?: string | undefined;
+      password?: string | undefined;
+      sentinelUsername?: string | undefined;
+      sentinelPassword?: string | undefined;
+    };
+
+export interface RedisClientOptions extends Omit<RedisOptions, 'connectionName' | 'sentinels' | 'name'> {
   /** Who connects: the connection is named `kinora-<name>` (`CLIENT LIST` shows which process holds it). */
   name: string;
   /**
@@ -17,24 +34,69 @@ export interface RedisClientOptions extends Omit<RedisOptions, 'connectionName'>
   errorLogIntervalMs?: number;
 }
 
+/** Where the target is, for log lines (never credentials). */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (typeof target === 'string' || target.mode === 'url') {
+    const url = new URL(typeof target === 'string' ? target : target.url);
+    return `${url.protocol}//${url.host}`;
+  }
+  return `sentinel master "${target.masterName}" via ${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+}
+
 /**
  * The one way Kinora processes open a Redis client: the shared defaults (connection name, error logging) and the
  * caller's ioredis options passed through unchanged (`lazyConnect`, `maxRetriesPerRequest`, `commandTimeout`,
  * `enableOfflineQueue`, `retryStrategy`, ...), since each use wants different failure behaviour: the gateway's
  * rate limits fail fast, view de-duplication tolerates a short wait, realtime retries.
+ * With Sentinels, the client asks them for the current primary, and reconnects to the new one after a failover
+ * (it also listens to the Sentinels' `+switch-master`, so it does not wait for the old primary to time out).
  * The caller owns the client (`quit()`/`disconnect()` when its app closes).
  */
-export function createRedisClient(url: string, opts: RedisClientOptions): Redis {
+export function createRedisClient(target: RedisTarget, opts: RedisClientOptions): Redis {
   const { name, logger, errorLogIntervalMs = 0, ...options } = opts;
-  const client = new Redis(url, { ...options, connectionName: `kinora-${name}` });
+  const connectionName = `kinora-${name}`;
+  let client: Redis;
+  if (typeof target === 'string' || target.mode === 'url') {
+    client = new Redis(typeof target === 'string' ? target : target.url, { ...options, connectionName });
+  } else {
+    client = new Redis({
+      ...options,
+      connectionName,
+      sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      name: target.masterName,
+      ...(target.username !== undefined ? { username: target.username } : {}),
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      ...(target.sentinelUsername !== undefined ? { sentinelUsername: target.sentinelUsername } : {}),
+      ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+      failoverDetector: true,
+    });
+  }
   if (logger) {
     let lastLogged = -Infinity;
-    client.on('error', (err: Error) => {
+    const log = (obj: object, msg: string) => {
       const now = Date.now();
       if (now - lastLogged < errorLogIntervalMs) return;
       lastLogged = now;
-      logger.warn({ err: { message: err.message }, redis: `kinora-${name}` }, `${name} Redis connection error`);
-    });
+      logger.warn({ ...obj, redis: connectionName }, msg);
+    };
+    client.on('error', (err: Error) => log({ err: { message: err.message } }, `${name} Redis connection error`));
+    if (typeof target !== 'string' && target.mode === 'sentinel') {
+      // An unknown master name reaches ioredis as Sentinel's "ERR No such master with that name" (Redis 7; older
+      // Sentinels answer null, "got an invalid reply"), then "All sentinels are unreachable": say what it means.
+      client.on('sentinelError', (err: Error) => {
+        const m =
+          /failed to connect to sentinel (\S+) because ERR No such master/.exec(err.message) ??
+          /connected to sentinel (\S+) successfully, but got an invalid reply: null/.exec(err.message);
+        if (m) {
+          log(
+            { sentinel: m[1], masterName: target.masterName },
+            `${name} Redis: Sentinel ${m[1]} does not know a master named "${target.masterName}" (check REDIS_SENTINEL_MASTER)`,
+          );
+        } else {
+          log({ err: { message: err.message } }, `${name} Redis Sentinel error`);
+        }
+      });
+    }
   }
   return client;
 }

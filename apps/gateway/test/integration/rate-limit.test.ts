@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { loadConfig } from '@kinora/config';
 import { createBaseApp } from '@kinora/observability';
-import { getTestEnv, startRedis, waitUntil, type RedisHandle } from '@kinora/testing';
+import { getTestEnv, startRedis, startRedisSentinel, waitUntil, type RedisHandle, type RedisSentinelHandle } from '@kinora/testing';
 import { gatewayPlugin } from '../../src/gateway.plugin.js';
 import { redisTierStore } from '../../src/rate-limit/rate-limit.stores.js';
 import { call, captureLogs, ISSUER, makeKeys, metricValue, type TestKeys } from './helpers.js';
@@ -226,6 +226,49 @@ describe('the Redis store: one script call per event-loop turn', () => {
       await own.stop();
     }
   });
+});
+
+describe('a budget in Redis found through Sentinel (REDIS_SENTINELS)', () => {
+  let rs: RedisSentinelHandle;
+  beforeAll(async () => {
+    rs = await startRedisSentinel({ masterName: 'kinora-gateway' });
+  }, 120_000);
+  afterAll(async () => {
+    await rs?.stop();
+  });
+
+  it('two gateways count on the primary the Sentinel names, and go on counting on the new primary after a failover', async () => {
+    const p = prefix();
+    const env = { REDIS_SENTINELS: rs.sentinelsEnv, REDIS_SENTINEL_MASTER: rs.masterName, RATE_LIMIT_GENERAL: '1000/1m' };
+    const [a, b] = [await instance(env, p), await instance(env, p)];
+    const remaining = async (i: Instance): Promise<number | undefined> => {
+      const r = await call(`${i.url}/api/v1/videos`);
+      expect(r.status).toBe(200);
+      const left = r.headers.get('x-ratelimit-remaining');
+      return left === null ? undefined : Number(left);
+    };
+    // Until the clients have asked the Sentinel for the primary, checks fail open (served, not counted).
+    for (const i of [a, b]) await waitUntil('counted', async () => (await remaining(i)) !== undefined, { timeoutMs: 10_000, intervalMs: 50 });
+    const before = (await remaining(a))!;
+    expect(await remaining(b)).toBe(before - 1);
+    const onPrimary = async (port: number) => {
+      const direct = new Redis({ port, host: '127.0.0.1' });
+      try {
+        return await direct.keys(`${p}*`);
+      } finally {
+        direct.disconnect();
+      }
+    };
+    expect(await onPrimary(await rs.primaryPort())).toEqual([`${p}general:ip:127.0.0.1`]);
+
+    const primary = await rs.failover();
+    await waitUntil('counting on the new primary', async () => {
+      const left = await remaining(a);
+      return left !== undefined && (await onPrimary(primary)).length === 1 && (await remaining(b)) === left - 1;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    // The count replicated before the failover went on (the budget was not reset).
+    expect((await remaining(a))!).toBeLessThan(before - 1);
+  }, 60_000);
 });
 
 async function scriptCalls(redis: Redis): Promise<number> {
