@@ -30,7 +30,8 @@ const VIEW_WINDOW_SEC = 3600;
 export interface AnalyticsModuleOptions {
   database: Database;
   bus: EventBus;
-  config: Pick<Config, 'counterFlushIntervalMs' | 'counterConsumerMembers' | 'analyticsRetentionDays' | 'redis'>;
+  config: Pick<Config, 'counterFlushIntervalMs' | 'counterConsumerMembers' | 'analyticsRetentionDays' | 'redis'> &
+    Partial<Pick<Config, 'counterShards' | 'counterTopics' | 'counterConsumerGroup'>>;
   logger: Logger;
   /** Where the metrics go (the app's registry); default a private one. */
   registry?: Registry;
@@ -72,7 +73,9 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
   await runMigrations(database.primary, { schema: 'analytics', dir: outboxMigrationsDir, logger });
   // Every transaction that changes totals records the new totals as `analytics.counters` events in the outbox.
   const relay = new OutboxRelay({ pool: database.primary, schema: 'analytics', bus, logger, ...(opts.relay ?? {}) });
-  const counterRepo = new CounterRepository(database, new OutboxWriter({ schema: 'analytics', onCommitted: () => relay.wake() }));
+  const counterRepo = new CounterRepository(database, new OutboxWriter({ schema: 'analytics', onCommitted: () => relay.wake() }), {
+    shards: config.counterShards,
+  });
   const facts = new FactsRepository(database);
   const metrics = new AnalyticsMetrics(opts.registry ?? new Registry());
   const maintenance = new PartitionMaintenance({ database, facts, retentionDays: config.analyticsRetentionDays, logger });
@@ -99,6 +102,8 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
     logger,
     flushIntervalMs: config.counterFlushIntervalMs,
     members: config.counterConsumerMembers,
+    ...(config.counterConsumerGroup ? { group: config.counterConsumerGroup } : {}),
+    ...(config.counterTopics && config.counterTopics.length > 0 ? { topics: config.counterTopics } : {}),
     factWindow: () => maintenance.writableDays(),
     lagSource: opts.lagSource ?? lagSourceFor(bus, database),
     ...opts.counters,

@@ -228,6 +228,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ KAFKA_REPLICATION_FACTOR: 'x' })).toThrow(/KAFKA_REPLICATION_FACTOR/);
   });
 
+  it('reads the counter shards, topics and group the CounterShardSet gives its aggregators', () => {
+    const d = loadConfig({});
+    expect(d.counterShards).toBe(100);
+    expect(d.counterTopics).toEqual([]);
+    expect(d.counterConsumerGroup).toBe('analytics.counters');
+    const c = loadConfig({ COUNTER_SHARDS: '7', COUNTER_TOPIC: 'video.views, video.likes', COUNTER_CONSUMER_GROUP: 'css-counters' });
+    expect(c.counterShards).toBe(7);
+    expect(c.counterTopics).toEqual(['video.views', 'video.likes']);
+    expect(c.counterConsumerGroup).toBe('css-counters');
+    expect(loadConfig({ COUNTER_SHARDS: '1' }).counterShards).toBe(1);
+    expect(loadConfig({ COUNTER_SHARDS: '10000' }).counterShards).toBe(10_000);
+    expect(() => loadConfig({ COUNTER_SHARDS: '0' })).toThrow(/COUNTER_SHARDS must be an integer between 1 and 10000 \(got "0"\)/);
+    expect(() => loadConfig({ COUNTER_SHARDS: '10001' })).toThrow(/COUNTER_SHARDS must be an integer between 1 and 10000/);
+    expect(() => loadConfig({ COUNTER_SHARDS: '-3' })).toThrow(/COUNTER_SHARDS/);
+    expect(() => loadConfig({ COUNTER_TOPIC: 'video views' })).toThrow(/COUNTER_TOPIC must be a comma list of Kafka topic names/);
+    expect(() => loadConfig({ COUNTER_TOPIC: '..' })).toThrow(/COUNTER_TOPIC/);
+    expect(() => loadConfig({ COUNTER_TOPIC: 'x'.repeat(250) })).toThrow(/COUNTER_TOPIC/);
+    expect(() => loadConfig({ COUNTER_CONSUMER_GROUP: 'a/b' })).toThrow(/COUNTER_CONSUMER_GROUP must be a consumer group name/);
+  });
+
   it('never echoes the identity secret', () => {
     expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).toThrow(/redacted/);
     expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).not.toThrow(/tooshortsecret/);

@@ -104,6 +104,15 @@ export interface Config {
   counterFlushIntervalMs: number;
   /** Consumer-group members the counter consumer runs in one process (their fetches overlap the counting). */
   counterConsumerMembers: number;
+  /**
+   * Shards per entity of the counter rows (`COUNTER_SHARDS`, 1-10000, default 100): a flush adds to one shard at
+   * random, a read sums every shard, so the count may change on an existing database (rows of higher shards stay counted).
+   */
+  counterShards: number;
+  /** Topics the counter consumer reads (`COUNTER_TOPIC`, comma list of Kafka topic names); empty = the engagement topics. */
+  counterTopics: readonly string[];
+  /** Consumer group of the counter consumer (`COUNTER_CONSUMER_GROUP`, default `analytics.counters`). */
+  counterConsumerGroup: string;
   /** Days of hourly analytics facts kept (older daily partitions are dropped). */
   analyticsRetentionDays: number;
   /** Partitions of the platform's topics created at start (Kafka and the in-process bus). */
@@ -254,6 +263,9 @@ export function parseRateLimit(name: string, raw: string | undefined, def: strin
   return { max, windowMs: count * WINDOW_UNITS[m[3]!]! };
 }
 
+/** A Kafka topic or consumer-group name (the broker's own rule for topics). */
+const KAFKA_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
@@ -345,6 +357,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError('MEDIA_SIGNING_KEY', 'at least 32 characters', '[redacted]');
   }
 
+  const counterTopics = list(env, 'COUNTER_TOPIC');
+  for (const t of counterTopics) {
+    if (!KAFKA_NAME.test(t) || t === '.' || t === '..') throw new ConfigError('COUNTER_TOPIC', 'a comma list of Kafka topic names (letters, digits, . _ -; at most 249)', t);
+  }
+  const counterConsumerGroup = str(env, 'COUNTER_CONSUMER_GROUP') ?? 'analytics.counters';
+  if (!KAFKA_NAME.test(counterConsumerGroup)) throw new ConfigError('COUNTER_CONSUMER_GROUP', 'a consumer group name (letters, digits, . _ -; at most 249)', counterConsumerGroup);
+
   const config: Config = {
     port,
     host,
@@ -366,6 +385,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     counterFlushIntervalMs: int(env, 'COUNTER_FLUSH_INTERVAL_MS', 30_000, 10, 3_600_000),
     counterConsumerMembers: int(env, 'COUNTER_CONSUMER_MEMBERS', 2, 1, 16),
+    counterShards: int(env, 'COUNTER_SHARDS', 100, 1, 10_000),
+    counterTopics,
+    counterConsumerGroup,
     analyticsRetentionDays: int(env, 'ANALYTICS_RETENTION_DAYS', 400, 1, 36_500),
     kafkaTopicPartitions: int(env, 'KAFKA_TOPIC_PARTITIONS', 12, 1, 1024),
     kafkaReplicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 32),
