@@ -248,6 +248,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ COUNTER_CONSUMER_GROUP: 'a/b' })).toThrow(/COUNTER_CONSUMER_GROUP must be a consumer group name/);
   });
 
+  it('reads the transcode runner: local by default, kubernetes with a namespace, image, parallelism and kubeconfig', () => {
+    const d = loadConfig({}, '/srv');
+    expect(d.transcodeRunner).toBe('local');
+    expect(d.transcodeNamespace).toBeUndefined();
+    expect(d.transcodeImage).toBeUndefined();
+    expect(d.transcodeMaxParallel).toBe(4);
+    expect(d.kubeconfig).toBeUndefined();
+    const k = loadConfig(
+      { TRANSCODE_RUNNER: 'kubernetes', TRANSCODE_NAMESPACE: 'kinora', TRANSCODE_IMAGE: 'ghcr.io/x/kinora:1', TRANSCODE_MAX_PARALLEL: '8', KUBECONFIG: 'kube/config', TRANSCODE_MAX_ATTEMPTS: '20' },
+      '/srv',
+    );
+    expect(k).toMatchObject({ transcodeRunner: 'kubernetes', transcodeNamespace: 'kinora', transcodeImage: 'ghcr.io/x/kinora:1', transcodeMaxParallel: 8, kubeconfig: '/srv/kube/config', transcodeMaxAttempts: 20 });
+    expect(() => loadConfig({ TRANSCODE_RUNNER: 'k8s' })).toThrow(/TRANSCODE_RUNNER must be one of local, kubernetes \(got "k8s"\)/);
+    expect(() => loadConfig({ TRANSCODE_NAMESPACE: 'Kinora_NS' })).toThrow(/TRANSCODE_NAMESPACE must be a Kubernetes namespace name/);
+    expect(() => loadConfig({ TRANSCODE_MAX_PARALLEL: '0' })).toThrow(/TRANSCODE_MAX_PARALLEL must be an integer between 1 and 100/);
+    expect(() => loadConfig({ TRANSCODE_RUNNER: 'kubernetes', TRANSCODE_MAX_ATTEMPTS: '21' })).toThrow(/TRANSCODE_MAX_ATTEMPTS must be at most 20 with TRANSCODE_RUNNER=kubernetes/);
+    expect(loadConfig({ TRANSCODE_MAX_ATTEMPTS: '21' }).transcodeMaxAttempts).toBe(21);
+  });
+
   it('never echoes the identity secret', () => {
     expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).toThrow(/redacted/);
     expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).not.toThrow(/tooshortsecret/);
