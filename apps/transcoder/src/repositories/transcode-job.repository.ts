@@ -56,7 +56,16 @@ export class TranscodeJobRepository {
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromCluster();
     const cluster = kc.getCurrentCluster();
-    if (!cluster?.server) throw new Error('no Kubernetes API server: set KUBECONFIG, or run in a Pod (KUBERNETES_SERVICE_HOST)');
+    let server: URL | undefined;
+    try {
+      server = cluster?.server ? new URL(cluster.server) : undefined;
+    } catch {
+      server = undefined;
+    }
+    // Outside a Pod, loadFromCluster yields `https://undefined:undefined`.
+    if (!server || server.hostname === 'undefined') {
+      throw new Error('TRANSCODE_RUNNER=kubernetes finds no Kubernetes API server: set KUBECONFIG, or run in a Pod (KUBERNETES_SERVICE_HOST/PORT)');
+    }
     let namespace = opts.namespace;
     if (namespace === undefined) {
       try {
@@ -65,7 +74,7 @@ export class TranscodeJobRepository {
         throw new Error(`TRANSCODE_NAMESPACE is unset and ${SERVICE_ACCOUNT_NAMESPACE_FILE} cannot be read: set TRANSCODE_NAMESPACE`);
       }
     }
-    return new TranscodeJobRepository(kc, new URL(cluster.server), namespace, opts.timeoutMs ?? 10_000);
+    return new TranscodeJobRepository(kc, server, namespace, opts.timeoutMs ?? 10_000);
   }
 
   /** The name the TranscodeJob of this video has. */
