@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
+import { TOPICS } from '@kinora/contracts';
 import { runMigrations, type Database } from '@kinora/db';
 import { OutboxRelay, outboxMigrationsDir, OutboxWriter, type EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
@@ -23,6 +24,8 @@ import { InProcessViewDedupe, RedisViewDedupe, type ViewDedupe } from './service
 import { ViewService } from './services/view.service.js';
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
+
+const PLATFORM_TOPICS = new Set<string>(Object.values(TOPICS));
 
 /** One view per viewer per video per hour. */
 const VIEW_WINDOW_SEC = 3600;
@@ -141,6 +144,10 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
     async start() {
       if (started) return;
       started = true;
+      // A topic of COUNTER_TOPIC outside the platform's (a CounterShardSet's own) needs its dead-letter twin; the
+      // platform's topics and twins are ensured at process start. Existing topics are left as they are.
+      const own = (config.counterTopics ?? []).filter((t) => !PLATFORM_TOPICS.has(t));
+      if (own.length > 0) await bus.ensureTopics(own.map((t) => ({ name: `${t}.dlq`, partitions: 1 })));
       await maintenance.runOnce();
       maintenance.start();
       relay.start();

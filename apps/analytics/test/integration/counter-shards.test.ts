@@ -51,7 +51,8 @@ describe('analytics counter shards from the configuration', () => {
 
   it('writes rows only in shards [0, COUNTER_SHARDS) of the configured topics and group; totals stay exact when the count changes', async () => {
     const topics = engagementTopics(`shards-${randomUUID().slice(0, 8)}`);
-    await bus.ensureTopics(topics.all.flatMap((t) => [{ name: t, partitions: 3 }, { name: `${t}.dlq`, partitions: 1 }]));
+    // The topics as a CounterShardSet's KafkaTopic would make them; their dead-letter twins are the service's to ensure.
+    await bus.ensureTopics(topics.all.map((t) => ({ name: t, partitions: 3 })));
     const group = `css-counters-${randomUUID().slice(0, 8)}`;
     const start = async (shards: number): Promise<AnalyticsModule> => {
       const config = loadConfig({ COUNTER_FLUSH_INTERVAL_MS: '100', COUNTER_SHARDS: String(shards), COUNTER_TOPIC: topics.all.join(','), COUNTER_CONSUMER_GROUP: group });
@@ -76,6 +77,8 @@ describe('analytics counter shards from the configuration', () => {
     // Nothing outside the configured topics' group was claimed.
     const { rows: offsets } = await pool.query<{ topic: string }>('SELECT DISTINCT topic FROM analytics.consumer_offsets WHERE group_id = $1', [group]);
     expect(offsets.map((r) => r.topic).sort()).toEqual([...topics.all].sort());
+    const { rows: twins } = await pool.query<{ topic: string }>('SELECT DISTINCT topic FROM events.partitions WHERE topic = ANY($1::text[])', [topics.all.map((t) => `${t}.dlq`)]);
+    expect(twins.map((r) => r.topic).sort()).toEqual(topics.all.map((t) => `${t}.dlq`).sort());
     await mod.close();
 
     // The same database at 10,000 shards: the group resumes where it stood, new rows go above the old range,
