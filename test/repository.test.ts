@@ -17,9 +17,10 @@ function files(dir: string, out: string[] = [], ext = /\.(ts|tsx|mts)$/): string
   return out;
 }
 
-// Workspaces read from the folders (nothing to keep in sync when one is added): package name → `apps/x` or `libs/x`.
+// Workspaces read from the folders (nothing to keep in sync when one is added): package name → `apps/x`, `libs/x`
+// or `operators/x`.
 const workspaces = new Map<string, string>();
-for (const group of ['apps', 'libs']) {
+for (const group of ['apps', 'libs', 'operators']) {
   for (const dir of readdirSync(join(root, group))) {
     const pkg = join(root, group, dir, 'package.json');
     if (existsSync(pkg)) workspaces.set((JSON.parse(readFileSync(pkg, 'utf8')) as { name: string }).name, `${group}/${dir}`);
@@ -55,6 +56,8 @@ function boundaryOffences(rel: string, text: string): string[] {
     if (to.startsWith('unknown')) offences.push(`${rel} imports ${to} ('${spec}')`);
     // apps/kinora, the launcher, is the one app that mounts the others (in its sources and its tests).
     if (group === 'apps' && to.startsWith('apps/') && owner !== 'kinora') offences.push(`${rel} imports ${to} ('${spec}')`);
+    // An operator is its own process: only the launcher's tests run one beside the services (cluster mode end to end).
+    if (to.startsWith('operators/') && group !== 'operators' && !(group === 'apps' && owner === 'kinora')) offences.push(`${rel} imports an operator, ${to} ('${spec}')`);
     if (group === 'libs' && to.startsWith('apps/')) offences.push(`${rel}: a lib imports an app, ${to} ('${spec}')`);
     // Operators run beside the platform: they may use libs and contracts, never an app's code.
     if (group === 'operators' && to.startsWith('apps/')) offences.push(`${rel}: an operator imports an app, ${to} ('${spec}')`);
@@ -85,6 +88,9 @@ describe('repository rules', () => {
     expect(boundaryOffences('libs/db/src/a.ts', "import { x } from '@kinora/video';")).toHaveLength(1);
     expect(boundaryOffences('operators/kinora-operator/src/a.ts', "import { x } from '@kinora/transcoder';")).toHaveLength(1);
     expect(boundaryOffences('operators/kinora-operator/src/a.ts', "import { x } from '@kinora/events';")).toEqual([]);
+    expect(boundaryOffences('apps/transcoder/src/a.ts', "import { x } from '@kinora/kinora-operator';")).toHaveLength(1);
+    expect(boundaryOffences('libs/events/src/a.ts', "import { x } from '@kinora/kinora-operator';")).toHaveLength(1);
+    expect(boundaryOffences('apps/kinora/test/integration/a.test.ts', "import { Operator } from '@kinora/kinora-operator';")).toEqual([]);
     expect(boundaryOffences('libs/db/test/a.test.ts', "import { x } from '../../../apps/video/src/index.js';")).toHaveLength(1);
     // Allowed: the launcher, libs, the app's own files.
     expect(boundaryOffences('apps/kinora/test/integration/a.test.ts', "import { createUserModule } from '@kinora/user';")).toEqual([]);

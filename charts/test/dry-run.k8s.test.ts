@@ -51,6 +51,19 @@ describe.each(PROFILES)('profile %s', (profile) => {
   }, 120_000);
 });
 
+test('the transcoder with runner kubernetes (Role, RoleBinding, its token, API-server egress) passes a server-side dry run', async () => {
+  const ns = 'kinora-runner';
+  await kubectlOk(['create', 'namespace', ns]);
+  await kubectlOk(['create', 'serviceaccount', 'default', '--namespace', ns]);
+  const manifest = await template(helm, 'prod', ['--set', 'services.transcoder.runner=kubernetes'], 'kinora', ns);
+  const objects = parseManifests(manifest);
+  expect(objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding')).toHaveLength(2);
+  const r = await k8s!.kubectl(['apply', '--dry-run=server', '--namespace', ns, '-f', '-'], manifest);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout.split('\n').filter((l: string) => /\(server dry run\)$/.test(l))).toHaveLength(objects.length);
+}, 120_000);
+
 test('the generated secrets are kept: a render against the cluster reuses the live Secret', async () => {
   const ns = 'kinora-upgrade';
   await kubectlOk(['create', 'namespace', ns]);

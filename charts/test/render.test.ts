@@ -428,6 +428,68 @@ describe('optional features', () => {
   });
 });
 
+describe('transcoder runner (services.transcoder.runner)', () => {
+  const component = (ms: Manifest[], kind: string, svc: string): Manifest => {
+    const m = ms.find((x) => x.kind === kind && x.metadata.labels?.['app.kubernetes.io/component'] === svc);
+    if (!m) throw new Error(`no ${kind} of ${svc}`);
+    return m;
+  };
+
+  test('local by default: no Role, no token, no TRANSCODE_RUNNER', () => {
+    const ms = rendered.get('default')!;
+    expect(ms.filter((m) => m.kind === 'Role' || m.kind === 'RoleBinding')).toHaveLength(0);
+    for (const m of ms.filter((x) => x.kind === 'ServiceAccount')) expect((m as unknown as { automountServiceAccountToken: boolean }).automountServiceAccountToken).toBe(false);
+    const d = component(ms, 'Deployment', 'transcoder');
+    expect(d.spec.template.spec.automountServiceAccountToken).toBe(false);
+    expect(envOf(d).has('TRANSCODE_RUNNER')).toBe(false);
+  });
+
+  test('kubernetes: a Role to create/get transcodejobs bound to the transcoder\'s account, its token alone, the env, API-server egress', async () => {
+    const ms = parseManifests(
+      await template(helm, 'prod', ['--set', 'services.transcoder.runner=kubernetes', '--set', 'services.transcoder.kubernetes.chunkSeconds=30', '--set', 'services.transcoder.kubernetes.image=registry.example/kinora-transcoder:1']),
+    );
+    const roles = ms.filter((m) => m.kind === 'Role');
+    expect(roles).toHaveLength(1);
+    const role = roles[0] as unknown as { metadata: { name: string; namespace: string }; rules: unknown[] };
+    expect(role.metadata.namespace).toBe('kinora');
+    expect(role.rules).toEqual([{ apiGroups: ['kinora.io'], resources: ['transcodejobs'], verbs: ['create', 'get'] }]);
+    const binding = ms.find((m) => m.kind === 'RoleBinding') as unknown as { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string; namespace: string }> };
+    const d = component(ms, 'Deployment', 'transcoder');
+    const sa = d.spec.template.spec.serviceAccountName as string;
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa, namespace: 'kinora' }]);
+    // The token is mounted for the transcoder only.
+    for (const m of ms.filter((x) => x.kind === 'ServiceAccount')) {
+      const automount = (m as unknown as { automountServiceAccountToken: boolean }).automountServiceAccountToken;
+      expect({ sa: m.metadata.name, automount }).toEqual({ sa: m.metadata.name, automount: m.metadata.name === sa });
+    }
+    for (const dep of ms.filter((x) => x.kind === 'Deployment')) {
+      expect({ d: dep.metadata.name, automount: dep.spec.template.spec.automountServiceAccountToken }).toEqual({ d: dep.metadata.name, automount: dep === d });
+    }
+    const env = envOf(d);
+    expect(env.get('TRANSCODE_RUNNER').value).toBe('kubernetes');
+    expect(env.get('TRANSCODE_NAMESPACE').value).toBe('kinora');
+    expect(env.get('TRANSCODE_CHUNK_SEC').value).toBe('30');
+    expect(env.get('TRANSCODE_MAX_PARALLEL').value).toBe('4');
+    expect(env.get('TRANSCODE_IMAGE').value).toBe('registry.example/kinora-transcoder:1');
+    // prod has NetworkPolicies: the transcoder may reach the API server (443, 6443); the others may not.
+    const egressPorts = (svc: string): number[] =>
+      component(ms, 'NetworkPolicy', svc).spec.egress.flatMap((e: { ports?: Array<{ port: number }> }) => (e.ports ?? []).map((p) => p.port));
+    expect(egressPorts('transcoder')).toEqual(expect.arrayContaining([443, 6443]));
+    expect(egressPorts('comment')).not.toContain(6443);
+  });
+
+  test('refuses more than 20 attempts with runner kubernetes, and an unknown runner', async () => {
+    const many = await run(helm, ['template', 'kinora', chartDir, '--set', 'services.transcoder.runner=kubernetes', '--set', 'config.transcode.maxAttempts=21']);
+    expect(many.code).not.toBe(0);
+    expect(many.stderr).toMatch(/maxAttempts must be at most 20 with services.transcoder.runner kubernetes/);
+    expect((await run(helm, ['template', 'kinora', chartDir, '--set', 'config.transcode.maxAttempts=21'])).code).toBe(0);
+    const bad = await run(helm, ['template', 'kinora', chartDir, '--set', 'services.transcoder.runner=k8s']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/runner/);
+  });
+});
+
 describe('secrets', () => {
   test('generated once, kept on uninstall; absent when an existing Secret is named', () => {
     const secret = named('default', 'Secret', 'kinora-secrets');

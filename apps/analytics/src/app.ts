@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
+import { TOPICS } from '@kinora/contracts';
 import { runMigrations, type Database } from '@kinora/db';
 import { OutboxRelay, outboxMigrationsDir, OutboxWriter, type EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
@@ -24,13 +25,16 @@ import { ViewService } from './services/view.service.js';
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
 
+const PLATFORM_TOPICS = new Set<string>(Object.values(TOPICS));
+
 /** One view per viewer per video per hour. */
 const VIEW_WINDOW_SEC = 3600;
 
 export interface AnalyticsModuleOptions {
   database: Database;
   bus: EventBus;
-  config: Pick<Config, 'counterFlushIntervalMs' | 'counterConsumerMembers' | 'analyticsRetentionDays' | 'redis'>;
+  config: Pick<Config, 'counterFlushIntervalMs' | 'counterConsumerMembers' | 'analyticsRetentionDays' | 'redis'> &
+    Partial<Pick<Config, 'counterShards' | 'counterTopics' | 'counterConsumerGroup'>>;
   logger: Logger;
   /** Where the metrics go (the app's registry); default a private one. */
   registry?: Registry;
@@ -72,7 +76,9 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
   await runMigrations(database.primary, { schema: 'analytics', dir: outboxMigrationsDir, logger });
   // Every transaction that changes totals records the new totals as `analytics.counters` events in the outbox.
   const relay = new OutboxRelay({ pool: database.primary, schema: 'analytics', bus, logger, ...(opts.relay ?? {}) });
-  const counterRepo = new CounterRepository(database, new OutboxWriter({ schema: 'analytics', onCommitted: () => relay.wake() }));
+  const counterRepo = new CounterRepository(database, new OutboxWriter({ schema: 'analytics', onCommitted: () => relay.wake() }), {
+    shards: config.counterShards,
+  });
   const facts = new FactsRepository(database);
   const metrics = new AnalyticsMetrics(opts.registry ?? new Registry());
   const maintenance = new PartitionMaintenance({ database, facts, retentionDays: config.analyticsRetentionDays, logger });
@@ -99,6 +105,8 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
     logger,
     flushIntervalMs: config.counterFlushIntervalMs,
     members: config.counterConsumerMembers,
+    ...(config.counterConsumerGroup ? { group: config.counterConsumerGroup } : {}),
+    ...(config.counterTopics && config.counterTopics.length > 0 ? { topics: config.counterTopics } : {}),
     factWindow: () => maintenance.writableDays(),
     lagSource: opts.lagSource ?? lagSourceFor(bus, database),
     ...opts.counters,
@@ -136,6 +144,10 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
     async start() {
       if (started) return;
       started = true;
+      // A topic of COUNTER_TOPIC outside the platform's (a CounterShardSet's own) needs its dead-letter twin; the
+      // platform's topics and twins are ensured at process start. Existing topics are left as they are.
+      const own = (config.counterTopics ?? []).filter((t) => !PLATFORM_TOPICS.has(t));
+      if (own.length > 0) await bus.ensureTopics(own.map((t) => ({ name: `${t}.dlq`, partitions: 1 })));
       await maintenance.runOnce();
       maintenance.start();
       relay.start();

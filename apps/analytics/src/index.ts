@@ -8,7 +8,7 @@ export { replayDeadLetters } from './events/dlq.replay.js';
 export type { ReplayOptions, ReplayResult } from './events/dlq.replay.js';
 export { AnalyticsMetrics } from './metrics.js';
 export type { LagSource } from './metrics.js';
-export { CounterRepository, SHARDS } from './repositories/counter.repository.js';
+export { CounterRepository, MAX_SHARDS, SHARDS } from './repositories/counter.repository.js';
 export { FactsRepository, partitionName } from './repositories/facts.repository.js';
 export { PartitionMaintenance } from './services/partition.maintenance.js';
 export { InProcessViewDedupe, RedisViewDedupe } from './services/view.dedupe.js';

@@ -10,9 +10,11 @@ import type { Logger } from '@kinora/observability';
 import { createServiceApp } from '@kinora/service';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { TranscodeEventPublisher } from './events/transcode.events.js';
-import { subscribeVideoUploaded } from './events/video-uploaded.consumer.js';
+import { subscribeVideoUploaded, type ClusterRunner } from './events/video-uploaded.consumer.js';
 import { TranscoderMetrics } from './metrics.js';
 import { JobRepository } from './repositories/job.repository.js';
+import { TranscodeJobRepository } from './repositories/transcode-job.repository.js';
+import { kubernetesRunner } from './services/cluster.runner.js';
 import { MediaRepository } from './repositories/media.repository.js';
 import { WorkDirRepository } from './repositories/work-dir.repository.js';
 import type { RetryBackoff } from './services/failure.classifier.js';
@@ -24,7 +26,7 @@ export type TranscoderConfig = Pick<
   Config,
   'transcodeConcurrency' | 'transcodePreset' | 'transcodeMaxAttempts' | 'transcodeLeaseMs' | 'transcodeWorkDir'
 > &
-  Partial<Pick<Config, 'ffmpegPath' | 'ffprobePath'>>;
+  Partial<Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'transcodeRunner' | 'transcodeNamespace' | 'kubeconfig' | 'transcodeChunkSec' | 'transcodeMaxParallel' | 'transcodeImage'>>;
 
 /** Knobs that are not configuration (tests turn them; the defaults suit production). */
 export interface TranscoderTuning {
@@ -64,6 +66,8 @@ export interface TranscoderContext {
   /** The process registry (`app.metrics`); default a private one. */
   metrics?: Registry;
   tuning?: TranscoderTuning;
+  /** The kubernetes runner's client; default: built from `config` when `transcodeRunner` is `kubernetes`. */
+  cluster?: ClusterRunner;
 }
 
 export interface TranscoderStatus {
@@ -128,6 +132,19 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
     },
   );
 
+  // TRANSCODE_RUNNER=kubernetes: uploads become TranscodeJobs; the operator transcodes and publishes video.transcoded.
+  let cluster = ctx.cluster;
+  let ownRepo: TranscodeJobRepository | undefined;
+  if (!cluster && config.transcodeRunner === 'kubernetes') {
+    ownRepo = TranscodeJobRepository.load({ kubeconfig: config.kubeconfig, namespace: config.transcodeNamespace });
+    cluster = kubernetesRunner(ownRepo, {
+      transcodeChunkSec: config.transcodeChunkSec ?? 60,
+      transcodeMaxAttempts: config.transcodeMaxAttempts,
+      transcodeMaxParallel: config.transcodeMaxParallel ?? 4,
+      transcodeImage: config.transcodeImage,
+    });
+  }
+
   let subscription: Subscription | undefined;
   let state: 'idle' | 'starting' | 'started' | 'stopping' | 'stopped' = 'idle';
   let starting: Promise<void> | undefined;
@@ -138,6 +155,12 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
     starting = (async () => {
       await runMigrations(database.primary, { schema: 'transcoder', dir: migrationsDir, logger });
       await bus.ensureTopics([{ name: TOPICS.videoTranscoded, partitions: 3 }]);
+      if (cluster) {
+        subscription = await subscribeVideoUploaded({ bus, database, jobs, publisher, logger, onQueued: () => {}, cluster });
+        state = 'started';
+        logger.info({ runner: 'kubernetes', namespace: cluster.namespace }, 'transcoder started: uploads become TranscodeJobs');
+        return;
+      }
       await workDirs.removeAbandoned();
       subscription = await subscribeVideoUploaded({ bus, database, jobs, publisher, logger, onQueued: () => worker.wake() });
       await worker.start();
@@ -158,17 +181,21 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
     await starting?.catch(() => {});
     state = 'stopping';
     await subscription?.close().catch((err: unknown) => logger.warn({ err }, 'could not close the VideoUploaded subscription'));
-    await worker.stop();
-    await workDirs.close();
+    ownRepo?.close();
+    if (!cluster) {
+      await worker.stop();
+      await workDirs.close();
+    }
     state = 'stopped';
     logger.info({}, 'transcoder stopped');
   };
 
-  const status = (): TranscoderStatus => ({ started: state === 'started', running: worker.runningJobs, problem: worker.problem() });
+  const status = (): TranscoderStatus => ({ started: state === 'started', running: cluster ? [] : worker.runningJobs, problem: cluster ? null : worker.problem() });
 
   const plugin: FastifyPluginAsync<TranscoderPluginOptions> = async (app, opts) => {
     app.readiness.add('transcoder', async () => {
       if (state !== 'started') throw new Error(`transcoder ${state}`);
+      if (cluster) return; // no ffmpeg here: the operator's Jobs transcode
       const problem = worker.problem();
       if (problem && (opts.requireFfmpeg || problem !== worker.ffmpegProblem)) throw new Error(problem);
       // Embedded, the rest of the platform is still useful: ready, but /readyz says that uploads fail.

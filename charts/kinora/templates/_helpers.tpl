@@ -216,6 +216,21 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
   value: {{ $cfg.transcode.maxAttempts | quote }}
 - name: TRANSCODE_WORK_DIR
   value: /work/transcode
+{{- if eq (include "kinora.transcoderOnKubernetes" $ctx) "true" }}
+{{- $k := $ctx.Values.services.transcoder.kubernetes }}
+- name: TRANSCODE_RUNNER
+  value: kubernetes
+- name: TRANSCODE_NAMESPACE
+  value: {{ include "kinora.namespace" $ctx | quote }}
+- name: TRANSCODE_CHUNK_SEC
+  value: {{ $k.chunkSeconds | quote }}
+- name: TRANSCODE_MAX_PARALLEL
+  value: {{ $k.maxParallel | quote }}
+{{- with $k.image }}
+- name: TRANSCODE_IMAGE
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if $cat.db }}
 {{ include "kinora.databaseEnv" (dict "context" $ctx "svc" $svc) }}
@@ -298,4 +313,30 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
 - video.transcoded
 - user.notifications
 - analytics.counters
+{{- end -}}
+
+{{/*
+"true" when the transcoder is enabled and creates TranscodeJobs (runner kubernetes): it then gets a Role on
+transcodejobs.kinora.io and its ServiceAccount token. A TranscodeJob allows at most 20 attempts.
+*/}}
+{{- define "kinora.transcoderOnKubernetes" -}}
+{{- $t := .Values.services.transcoder -}}
+{{- if and $t.enabled (eq $t.runner "kubernetes") -}}
+{{- if gt (int .Values.config.transcode.maxAttempts) 20 -}}
+{{- fail "config.transcode.maxAttempts must be at most 20 with services.transcoder.runner kubernetes (a TranscodeJob's limit)" -}}
+{{- end -}}
+true
+{{- else -}}
+false
+{{- end -}}
+{{- end -}}
+
+{{/* The ServiceAccount a service's pods run as. */}}
+{{- define "kinora.serviceAccountName" -}}
+{{- if .context.Values.serviceAccount.create }}{{ include "kinora-common.names.component" . }}{{ else }}default{{ end -}}
+{{- end -}}
+
+{{/* Whether a service's pods mount their ServiceAccount token: the chart-wide value, or the transcoder with runner kubernetes. */}}
+{{- define "kinora.automountToken" -}}
+{{- if or .context.Values.serviceAccount.automountToken (and (eq .component "transcoder") (eq (include "kinora.transcoderOnKubernetes" .context) "true")) }}true{{ else }}false{{ end -}}
 {{- end -}}

@@ -228,6 +228,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ KAFKA_REPLICATION_FACTOR: 'x' })).toThrow(/KAFKA_REPLICATION_FACTOR/);
   });
 
+  it('reads the counter shards, topics and group the CounterShardSet gives its aggregators', () => {
+    const d = loadConfig({});
+    expect(d.counterShards).toBe(100);
+    expect(d.counterTopics).toEqual([]);
+    expect(d.counterConsumerGroup).toBe('analytics.counters');
+    const c = loadConfig({ COUNTER_SHARDS: '7', COUNTER_TOPIC: 'video.views, video.likes', COUNTER_CONSUMER_GROUP: 'css-counters' });
+    expect(c.counterShards).toBe(7);
+    expect(c.counterTopics).toEqual(['video.views', 'video.likes']);
+    expect(c.counterConsumerGroup).toBe('css-counters');
+    expect(loadConfig({ COUNTER_SHARDS: '1' }).counterShards).toBe(1);
+    expect(loadConfig({ COUNTER_SHARDS: '10000' }).counterShards).toBe(10_000);
+    expect(() => loadConfig({ COUNTER_SHARDS: '0' })).toThrow(/COUNTER_SHARDS must be an integer between 1 and 10000 \(got "0"\)/);
+    expect(() => loadConfig({ COUNTER_SHARDS: '10001' })).toThrow(/COUNTER_SHARDS must be an integer between 1 and 10000/);
+    expect(() => loadConfig({ COUNTER_SHARDS: '-3' })).toThrow(/COUNTER_SHARDS/);
+    expect(() => loadConfig({ COUNTER_TOPIC: 'video views' })).toThrow(/COUNTER_TOPIC must be a comma list of Kafka topic names/);
+    expect(() => loadConfig({ COUNTER_TOPIC: '..' })).toThrow(/COUNTER_TOPIC/);
+    expect(() => loadConfig({ COUNTER_TOPIC: 'x'.repeat(250) })).toThrow(/COUNTER_TOPIC/);
+    expect(() => loadConfig({ COUNTER_CONSUMER_GROUP: 'a/b' })).toThrow(/COUNTER_CONSUMER_GROUP must be a consumer group name/);
+  });
+
+  it('reads the transcode runner: local by default, kubernetes with a namespace, image, parallelism and kubeconfig', () => {
+    const d = loadConfig({}, '/srv');
+    expect(d.transcodeRunner).toBe('local');
+    expect(d.transcodeNamespace).toBeUndefined();
+    expect(d.transcodeImage).toBeUndefined();
+    expect(d.transcodeMaxParallel).toBe(4);
+    expect(d.kubeconfig).toBeUndefined();
+    const k = loadConfig(
+      { TRANSCODE_RUNNER: 'kubernetes', TRANSCODE_NAMESPACE: 'kinora', TRANSCODE_IMAGE: 'ghcr.io/x/kinora:1', TRANSCODE_MAX_PARALLEL: '8', KUBECONFIG: 'kube/config', TRANSCODE_MAX_ATTEMPTS: '20' },
+      '/srv',
+    );
+    expect(k).toMatchObject({ transcodeRunner: 'kubernetes', transcodeNamespace: 'kinora', transcodeImage: 'ghcr.io/x/kinora:1', transcodeMaxParallel: 8, kubeconfig: '/srv/kube/config', transcodeMaxAttempts: 20 });
+    expect(() => loadConfig({ TRANSCODE_RUNNER: 'k8s' })).toThrow(/TRANSCODE_RUNNER must be one of local, kubernetes \(got "k8s"\)/);
+    expect(() => loadConfig({ TRANSCODE_NAMESPACE: 'Kinora_NS' })).toThrow(/TRANSCODE_NAMESPACE must be a Kubernetes namespace name/);
+    expect(() => loadConfig({ TRANSCODE_MAX_PARALLEL: '0' })).toThrow(/TRANSCODE_MAX_PARALLEL must be an integer between 1 and 100/);
+    expect(() => loadConfig({ TRANSCODE_RUNNER: 'kubernetes', TRANSCODE_MAX_ATTEMPTS: '21' })).toThrow(/TRANSCODE_MAX_ATTEMPTS must be at most 20 with TRANSCODE_RUNNER=kubernetes/);
+    expect(loadConfig({ TRANSCODE_MAX_ATTEMPTS: '21' }).transcodeMaxAttempts).toBe(21);
+  });
+
   it('never echoes the identity secret', () => {
     expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).toThrow(/redacted/);
     expect(() => loadConfig({ GATEWAY_IDENTITY_SECRET: 'tooshortsecret' })).not.toThrow(/tooshortsecret/);

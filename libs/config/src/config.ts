@@ -29,6 +29,10 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export const TRANSCODE_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
 export type TranscodePreset = (typeof TRANSCODE_PRESETS)[number];
 
+/** Who runs a transcode (`TRANSCODE_RUNNER`). */
+export const TRANSCODE_RUNNERS = ['local', 'kubernetes'] as const;
+export type TranscodeRunner = (typeof TRANSCODE_RUNNERS)[number];
+
 /** Services that answer HTTP and can sit behind the gateway as upstreams (`<NAME>_SERVICE_URL`). */
 export const UPSTREAM_SERVICES = ['user', 'video', 'comment', 'like', 'subscription', 'analytics', 'recommendation', 'realtime'] as const;
 export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
@@ -104,6 +108,15 @@ export interface Config {
   counterFlushIntervalMs: number;
   /** Consumer-group members the counter consumer runs in one process (their fetches overlap the counting). */
   counterConsumerMembers: number;
+  /**
+   * Shards per entity of the counter rows (`COUNTER_SHARDS`, 1-10000, default 100): a flush adds to one shard at
+   * random, a read sums every shard, so the count may change on an existing database (rows of higher shards stay counted).
+   */
+  counterShards: number;
+  /** Topics the counter consumer reads (`COUNTER_TOPIC`, comma list of Kafka topic names); empty = the engagement topics. */
+  counterTopics: readonly string[];
+  /** Consumer group of the counter consumer (`COUNTER_CONSUMER_GROUP`, default `analytics.counters`). */
+  counterConsumerGroup: string;
   /** Days of hourly analytics facts kept (older daily partitions are dropped). */
   analyticsRetentionDays: number;
   /** Partitions of the platform's topics created at start (Kafka and the in-process bus). */
@@ -156,6 +169,20 @@ export interface Config {
   transcodeWorkDir: string;
   /** Wanted length (s) of one chunk of a chunked transcode (`TRANSCODE_CHUNK_SEC`, 4-3600, default 60); see apps/transcoder. */
   transcodeChunkSec: number;
+  /**
+   * Who transcodes an upload (`TRANSCODE_RUNNER`): `local` (default) runs ffmpeg in this process (the job table,
+   * leases, retries); `kubernetes` creates a `kinora.io/v1alpha1` TranscodeJob per upload and leaves the run and the
+   * `video.transcoded` event to the Kinora operator.
+   */
+  transcodeRunner: TranscodeRunner;
+  /** Namespace of the TranscodeJobs (`TRANSCODE_NAMESPACE`); unset: the Pod's own (its service-account namespace file). */
+  transcodeNamespace: string | undefined;
+  /** Image of the TranscodeJobs' steps (`TRANSCODE_IMAGE`); unset: the operator's default. */
+  transcodeImage: string | undefined;
+  /** Chunk Jobs of one TranscodeJob running at once (`TRANSCODE_MAX_PARALLEL`, 1-100, default 4). */
+  transcodeMaxParallel: number;
+  /** A kubeconfig file (`KUBECONFIG`, absolute once loaded) for the kubernetes runner outside a cluster; unset: in-cluster. */
+  kubeconfig: string | undefined;
   /**
    * Where a chunked-transcode Job step also writes its one-line result (`TRANSCODE_RESULT_FILE`, else Kubernetes'
    * `TERMINATION_MESSAGE_PATH`): the Pod's termination message, read by the operator. Unset: stdout only.
@@ -254,6 +281,9 @@ export function parseRateLimit(name: string, raw: string | undefined, def: strin
   return { max, windowMs: count * WINDOW_UNITS[m[3]!]! };
 }
 
+/** A Kafka topic or consumer-group name (the broker's own rule for topics). */
+const KAFKA_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
@@ -338,12 +368,32 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError('TRANSCODE_PRESET', `one of ${TRANSCODE_PRESETS.join(', ')}`, transcodePreset);
   }
 
+  const transcodeRunner = (str(env, 'TRANSCODE_RUNNER') ?? 'local') as TranscodeRunner;
+  if (!TRANSCODE_RUNNERS.includes(transcodeRunner)) throw new ConfigError('TRANSCODE_RUNNER', `one of ${TRANSCODE_RUNNERS.join(', ')}`, transcodeRunner);
+  const transcodeNamespace = str(env, 'TRANSCODE_NAMESPACE');
+  if (transcodeNamespace !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(transcodeNamespace)) {
+    throw new ConfigError('TRANSCODE_NAMESPACE', 'a Kubernetes namespace name (lower-case letters, digits, -; at most 63)', transcodeNamespace);
+  }
+  const transcodeMaxAttempts = int(env, 'TRANSCODE_MAX_ATTEMPTS', 3, 1, 100);
+  // A TranscodeJob allows 1-20 attempts (its CRD schema).
+  if (transcodeRunner === 'kubernetes' && transcodeMaxAttempts > 20) {
+    throw new ConfigError('TRANSCODE_MAX_ATTEMPTS', 'at most 20 with TRANSCODE_RUNNER=kubernetes (a TranscodeJob\'s limit)', String(transcodeMaxAttempts));
+  }
+  const kubeconfigRaw = str(env, 'KUBECONFIG');
+
   const jwtKeysDirRaw = str(env, 'JWT_KEYS_DIR');
 
   const mediaSigningKey = str(env, 'MEDIA_SIGNING_KEY');
   if (mediaSigningKey !== undefined && mediaSigningKey.length < 32) {
     throw new ConfigError('MEDIA_SIGNING_KEY', 'at least 32 characters', '[redacted]');
   }
+
+  const counterTopics = list(env, 'COUNTER_TOPIC');
+  for (const t of counterTopics) {
+    if (!KAFKA_NAME.test(t) || t === '.' || t === '..') throw new ConfigError('COUNTER_TOPIC', 'a comma list of Kafka topic names (letters, digits, . _ -; at most 249)', t);
+  }
+  const counterConsumerGroup = str(env, 'COUNTER_CONSUMER_GROUP') ?? 'analytics.counters';
+  if (!KAFKA_NAME.test(counterConsumerGroup)) throw new ConfigError('COUNTER_CONSUMER_GROUP', 'a consumer group name (letters, digits, . _ -; at most 249)', counterConsumerGroup);
 
   const config: Config = {
     port,
@@ -366,6 +416,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     counterFlushIntervalMs: int(env, 'COUNTER_FLUSH_INTERVAL_MS', 30_000, 10, 3_600_000),
     counterConsumerMembers: int(env, 'COUNTER_CONSUMER_MEMBERS', 2, 1, 16),
+    counterShards: int(env, 'COUNTER_SHARDS', 100, 1, 10_000),
+    counterTopics,
+    counterConsumerGroup,
     analyticsRetentionDays: int(env, 'ANALYTICS_RETENTION_DAYS', 400, 1, 36_500),
     kafkaTopicPartitions: int(env, 'KAFKA_TOPIC_PARTITIONS', 12, 1, 1024),
     kafkaReplicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 32),
@@ -398,10 +451,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     transcodeConcurrency: int(env, 'TRANSCODE_CONCURRENCY', 1, 1, 64),
     transcodePreset,
-    transcodeMaxAttempts: int(env, 'TRANSCODE_MAX_ATTEMPTS', 3, 1, 100),
+    transcodeMaxAttempts,
     transcodeLeaseMs: int(env, 'TRANSCODE_LEASE_MS', 30_000, 1_000, 3_600_000),
     transcodeWorkDir: resolve(cwd, str(env, 'TRANSCODE_WORK_DIR') ?? resolve(dataDir, 'transcode')),
     transcodeChunkSec: int(env, 'TRANSCODE_CHUNK_SEC', 60, 4, 3600),
+    transcodeRunner,
+    transcodeNamespace,
+    transcodeImage: str(env, 'TRANSCODE_IMAGE'),
+    transcodeMaxParallel: int(env, 'TRANSCODE_MAX_PARALLEL', 4, 1, 100),
+    kubeconfig: kubeconfigRaw === undefined ? undefined : resolve(cwd, kubeconfigRaw),
     transcodeResultFile: executable(env, 'TRANSCODE_RESULT_FILE', cwd) ?? executable(env, 'TERMINATION_MESSAGE_PATH', cwd),
     ffmpegPath: executable(env, 'FFMPEG_PATH', cwd),
     ffprobePath: executable(env, 'FFPROBE_PATH', cwd),

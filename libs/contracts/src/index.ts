@@ -5,3 +5,4 @@ export * from './video.schemas.js';
 export * from './social.schemas.js';
 export * from './realtime.schemas.js';
 export * from './analytics.schemas.js';
+export * from './transcodejob.schemas.js';

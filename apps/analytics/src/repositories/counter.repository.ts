@@ -3,7 +3,9 @@ import { COUNTER_EVENT_TYPES, TOPICS, type ChannelCountersV1, type VideoCounters
 import type { Database } from '@kinora/db';
 import { createEvent, toEventMessage, type TransactionalPublisher } from '@kinora/events';
 
+/** Shards per entity unless `COUNTER_SHARDS` says otherwise; the rows allow shards 0 to {@link MAX_SHARDS} - 1. */
 export const SHARDS = 100;
+export const MAX_SHARDS = 10_000;
 
 export interface VideoDelta {
   views: number;
@@ -50,7 +52,6 @@ export interface FlushRows {
 }
 
 
-const pick = (): number => Math.floor(Math.random() * SHARDS);
 
 const ANALYTICS_ACTOR = { type: 'service', id: 'analytics' } as const;
 
@@ -60,10 +61,18 @@ const ANALYTICS_ACTOR = { type: 'service', id: 'analytics' } as const;
  * totals as `analytics.counters` events (the outbox: they exist if and only if the change commits).
  */
 export class CounterRepository {
+  /** Shards a flush spreads its deltas over (a read sums every shard, so this may change between runs). */
+  readonly shards: number;
+
   constructor(
     private readonly database: Database,
     private readonly publisher?: TransactionalPublisher,
-  ) {}
+    options: { shards?: number } = {},
+  ) {
+    const shards = options.shards ?? SHARDS;
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new RangeError(`counter shards must be an integer between 1 and ${MAX_SHARDS} (got ${shards})`);
+    this.shards = shards;
+  }
 
   /** Takes a partition for a member: bumps its epoch (fencing the previous owner's flushes), returns the stored position. */
   async claim(group: string, topic: string, partition: number): Promise<Claim> {
@@ -104,8 +113,8 @@ export class CounterRepository {
       }
       const { videos, channels, hourly } = build(accepted);
       const rows: FlushRows = {
-        videoRows: await upsertVideos(client, videos),
-        channelRows: await upsertChannels(client, channels),
+        videoRows: await upsertVideos(client, videos, this.shards),
+        channelRows: await upsertChannels(client, channels, this.shards),
         hourlyRows: await upsertHourly(client, hourly),
         offsetRows: 0,
       };
@@ -126,7 +135,7 @@ export class CounterRepository {
 
   /** Adds to a channel's counters in the caller's transaction (the video projection's change handler). */
   async addChannelDelta(client: pg.ClientBase, channelId: string, delta: ChannelDelta): Promise<void> {
-    await upsertChannels(client, new Map([[channelId, delta]]));
+    await upsertChannels(client, new Map([[channelId, delta]]), this.shards);
     await this.announce(client, [], [channelId]);
   }
 
@@ -246,13 +255,13 @@ const CHANNEL_ANNOUNCEMENT: Announcement<ChannelCountersV1> = {
 };
 
 /** Rows in (id, shard) order so concurrent flushes lock shared rows in the same order (no deadlock cycle). */
-function sortedEntries<T>(m: Map<string, T>): Array<[string, number, T]> {
-  return [...m].map(([id, d]) => [id, pick(), d] as [string, number, T]).sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
+function sortedEntries<T>(m: Map<string, T>, shards: number): Array<[string, number, T]> {
+  return [...m].map(([id, d]) => [id, Math.floor(Math.random() * shards), d] as [string, number, T]).sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
 }
 
-async function upsertVideos(client: pg.ClientBase, videos: Map<string, VideoDelta>): Promise<number> {
+async function upsertVideos(client: pg.ClientBase, videos: Map<string, VideoDelta>, shards: number): Promise<number> {
   if (videos.size === 0) return 0;
-  const rows = sortedEntries(videos);
+  const rows = sortedEntries(videos, shards);
   const res = await client.query(
     `INSERT INTO analytics.video_counters AS c (video_id, shard, views, likes, dislikes, comments)
      SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
@@ -263,9 +272,9 @@ async function upsertVideos(client: pg.ClientBase, videos: Map<string, VideoDelt
   return res.rowCount ?? 0;
 }
 
-async function upsertChannels(client: pg.ClientBase, channels: Map<string, ChannelDelta>): Promise<number> {
+async function upsertChannels(client: pg.ClientBase, channels: Map<string, ChannelDelta>, shards: number): Promise<number> {
   if (channels.size === 0) return 0;
-  const rows = sortedEntries(channels);
+  const rows = sortedEntries(channels, shards);
   const res = await client.query(
     `INSERT INTO analytics.channel_counters AS c (channel_id, shard, subscribers, videos)
      SELECT * FROM unnest($1::uuid[], $2::smallint[], $3::bigint[], $4::bigint[])

@@ -15,6 +15,17 @@ export interface VideoUploadedConsumerDeps {
   logger: EventBusLogger;
   /** Called after a batch queued new work (wakes the local worker at once). */
   onQueued: () => void;
+  /**
+   * The kubernetes runner: each upload becomes a TranscodeJob (created, or found there already) instead of a row of
+   * the local job table. A failure (API server unreachable, 403, ...) fails the batch, so the bus delivers it again.
+   */
+  cluster?: ClusterRunner;
+}
+
+/** Hands one upload to the cluster (a TranscodeJob); throws when it cannot, so the event is retried. */
+export interface ClusterRunner {
+  readonly namespace: string;
+  submit(upload: VideoUploadedV1): Promise<{ name: string; outcome: 'created' | 'exists' }>;
 }
 
 /**
@@ -45,6 +56,7 @@ export function subscribeVideoUploaded(deps: VideoUploadedConsumerDeps): Promise
         jobs.push({ videoId: p.videoId, sourceKey: p.sourceKey, outputPrefix: p.outputPrefix, sizeBytes: p.sizeBytes, eventId: String(envelope!.id) });
       }
       if (jobs.length === 0 && rejected.length === 0) return;
+      if (deps.cluster) return submitToCluster(deps, deps.cluster, batch.topic, jobs, rejected);
 
       const result = await deps.database.transaction(async (client) => {
         const r = await deps.jobs.enqueue(client, jobs);
@@ -71,6 +83,46 @@ export function subscribeVideoUploaded(deps: VideoUploadedConsumerDeps): Promise
       if (result.duplicates.length > 0) deps.logger.debug({ videoIds: result.duplicates }, 'repeated VideoUploaded events ignored');
     },
   });
+}
+
+/** Kubernetes runner: dead-letter the malformed events, then create one TranscodeJob per upload (in order). */
+async function submitToCluster(
+  deps: VideoUploadedConsumerDeps,
+  cluster: ClusterRunner,
+  topic: string,
+  jobs: NewJob[],
+  rejected: Array<{ message: ConsumedMessage<unknown>; error: string }>,
+): Promise<void> {
+  if (rejected.length > 0) {
+    await deps.database.transaction((client) =>
+      deps.publisher.deadLetter(
+        client,
+        topic,
+        rejected.map(({ message, error }) => ({
+          key: message.key,
+          value: message.value,
+          headers: { ...message.headers, 'dlq-error': error, 'dlq-source': `${message.topic}/${message.partition}/${message.offset}` },
+        })),
+      ),
+    );
+    for (const { message, error } of rejected) {
+      deps.logger.error({ topic: message.topic, partition: message.partition, offset: message.offset, error }, 'malformed VideoUploaded event sent to the DLQ');
+    }
+  }
+  for (const j of jobs) {
+    try {
+      const { name, outcome } = await cluster.submit({ videoId: j.videoId, sourceKey: j.sourceKey, outputPrefix: j.outputPrefix, sizeBytes: j.sizeBytes });
+      if (outcome === 'created') deps.logger.info({ videoId: j.videoId, transcodeJob: name, namespace: cluster.namespace }, 'TranscodeJob created');
+      else deps.logger.debug({ videoId: j.videoId, transcodeJob: name }, 'TranscodeJob exists already (repeated VideoUploaded event)');
+    } catch (err) {
+      // Thrown on: the bus delivers the batch again after a backoff (uploads already submitted answer AlreadyExists).
+      deps.logger.error(
+        { err, videoId: j.videoId, namespace: cluster.namespace, eventId: j.eventId },
+        'could not create the TranscodeJob (is the API server reachable, may this ServiceAccount create transcodejobs.kinora.io?); the upload event will be delivered again',
+      );
+      throw err;
+    }
+  }
 }
 
 function invalidUpload(envelope: { id?: unknown; payload?: unknown } | null): string | null {

@@ -43,11 +43,7 @@ export const SecretKeyRefSchema = Type.Object({
 });
 export type SecretKeyRef = Static<typeof SecretKeyRefSchema>;
 
-export const ResourceRequestsSchema = Type.Object({
-  cpu: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?m?$', description: 'CPU request, e.g. 500m or 2' })),
-  memory: Type.Optional(Type.String({ pattern: '^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$', description: 'memory request, e.g. 512Mi' })),
-});
-export type ResourceRequests = Static<typeof ResourceRequestsSchema>;
+export { ResourceRequestsSchema, type ResourceRequests } from '@kinora/contracts';
 
 export interface ObjectMeta {
   name: string;

@@ -1,32 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ConditionsSchema, ResourceRequestsSchema, StringEnum, type CustomResource, type KindDefinition } from './common.types.js';
+import type { TranscodeJobSpec } from '@kinora/contracts';
+import { TranscodeJobSpecSchema } from '@kinora/contracts';
+import { ConditionsSchema, StringEnum, type CustomResource, type KindDefinition } from './common.types.js';
 
 export const TRANSCODE_PHASES = ['Pending', 'Planning', 'Encoding', 'Joining', 'Retrying', 'Succeeded', 'Failed'] as const;
 export type TranscodePhase = (typeof TRANSCODE_PHASES)[number];
 
-export const TranscodeJobSpecSchema = Type.Object({
-  videoId: Type.String({ minLength: 1, maxLength: 128, description: 'the video this transcode is for (the key of its video.transcoded events)' }),
-  source: Type.Object({
-    key: Type.String({ minLength: 1, description: 'object-store key of the uploaded source' }),
-    sizeBytes: Type.Optional(Type.Integer({ minimum: 0 })),
-    durationSec: Type.Optional(Type.Number({ minimum: 0, description: 'when known: sizes the Jobs before the plan step ran' })),
-    height: Type.Optional(Type.Integer({ minimum: 0, description: 'source height in pixels: sizes the Jobs (CPU and memory)' })),
-  }),
-  outputPrefix: Type.String({ minLength: 1, description: 'object-store prefix of the outputs (media/<videoId>/)' }),
-  chunking: Type.Optional(
-    Type.Object({
-      chunkSeconds: Type.Integer({ minimum: 4, maximum: 3600, default: 60, description: 'target chunk length (the plan step\'s --chunk-sec); cuts fall on keyframes' }),
-      maxParallel: Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'chunk Jobs running at once' }),
-    }),
-  ),
-  maxAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 3, description: 'attempts (plan, chunks, join) before the transcode is Failed' }),
-  backoffSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 10, description: 'delay before attempt 2; doubles with each attempt' }),
-  ttlSecondsAfterFinished: Type.Integer({ minimum: 0, default: 600, description: 'finished Jobs are deleted this long after they end' }),
-  stepTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 86400, default: 7200, description: 'a step running longer fails (Job activeDeadlineSeconds), and with it the attempt' }),
-  image: Type.Optional(Type.String({ minLength: 1, description: 'transcoder image; default: the operator\'s' })),
-  resources: Type.Optional(ResourceRequestsSchema),
-});
-export type TranscodeJobSpec = Static<typeof TranscodeJobSpecSchema>;
+// The spec lives in libs/contracts: the transcoder (cluster mode) writes it, the CRD is generated from it.
+export { TranscodeJobSpecSchema, type TranscodeJobSpec } from '@kinora/contracts';
 
 export const TranscodeJobStatusSchema = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
