@@ -160,8 +160,14 @@ export class ApiClient {
   videos(sort: 'recent' | 'trending' = 'recent'): Promise<Page<Video>> {
     return this.request('GET', `/api/v1/videos?sort=${sort}`);
   }
-  homeFeed(): Promise<Page<Video>> {
-    return this.request('GET', '/api/v1/feed/home');
+  /** The home feed; where the platform has no recommendation service yet (404), the popular videos. */
+  async homeFeed(): Promise<Page<Video>> {
+    try {
+      return await this.request<Page<Video>>('GET', '/api/v1/feed/home');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return this.videos('trending');
+      throw err;
+    }
   }
   search(q: string): Promise<Page<Video>> {
     return this.request('GET', `/api/v1/search?q=${encodeURIComponent(q)}`);

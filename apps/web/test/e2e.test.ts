@@ -1,0 +1,258 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Page } from 'playwright-core';
+import { createTestDatabase, ensureFfmpeg, getFreePort, waitUntil, type TestDatabase } from '@kinora/testing';
+import { launchChromium, type Browser } from '@kinora/testing/browser';
+
+// The web app end to end, against the platform as `npm start` runs it (the built launcher on a real port, the web
+// app served by its gateway at /) in Debian's Chromium: register → upload a generated clip with tus → processing
+// until ready → watch it play (time advances, every rendition offered, switching works) → like it. Screenshots of
+// every page at desktop and phone sizes are kept in .cache/test-artifacts/web; the figures (initial JS of the watch
+// page, gzipped; navigation to first frame) are printed and written to figures.json there.
+const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
+const artifacts = join(repoRoot, '.cache/test-artifacts/web');
+const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+/** The watch page's budget: everything it runs before the first frame, gzipped. */
+const WATCH_JS_BUDGET = 200 * 1024;
+
+let launcher: ChildProcess | undefined;
+let output = '';
+let tdb: TestDatabase;
+let dataDir: string;
+let clipDir: string;
+let clip: string;
+let base: string;
+let browser: Browser;
+let page: Page;
+const figures: Record<string, number> = {};
+
+async function shoot(name: string): Promise<void> {
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: join(artifacts, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(SIZES.desktop);
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  // What `npm start` builds: the launcher (tsc) and the web app (Vite, skipped when current).
+  const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', join(repoRoot, 'apps/kinora')], { encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
+  const web = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-web.mjs')], { encoding: 'utf8' });
+  if (web.status !== 0 || !existsSync(join(repoRoot, 'apps/web/dist/index.html'))) throw new Error(`web build failed: ${web.stdout}${web.stderr}`);
+
+  await ensureFfmpeg();
+  clipDir = mkdtempSync(join(tmpdir(), 'kinora-web-e2e-'));
+  clip = join(clipDir, 'clip.mp4');
+  // 6 s of 640x360 test pattern with a tone: renditions 144p, 240p and 360p.
+  const ff = spawnSync(
+    'ffmpeg',
+    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
+    { encoding: 'utf8' },
+  );
+  if (ff.status !== 0) throw new Error(`ffmpeg could not make the test clip: ${ff.stderr ?? ff.error}`);
+
+  tdb = await createTestDatabase('kinora_web');
+  dataDir = mkdtempSync(join(tmpdir(), 'kinora-web-data-'));
+  const port = await getFreePort();
+  base = `http://127.0.0.1:${port}`;
+  launcher = spawn(process.execPath, [join(repoRoot, 'apps/kinora/dist/main.js')], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/tmp',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: base,
+      DATABASE_URL: tdb.url,
+      DATABASE_REPLICA_URLS: tdb.replicaUrl,
+      KINORA_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      COUNTER_FLUSH_INTERVAL_MS: '500',
+      TRANSCODE_PRESET: 'ultrafast',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  await waitUntil(
+    'the platform is ready',
+    async () => {
+      if (launcher!.exitCode !== null) throw new Error(`the launcher exited: ${output}`);
+      return (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200;
+    },
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+  browser = await launchChromium({ viewport: SIZES.desktop });
+  page = browser.page;
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (launcher && launcher.exitCode === null) {
+    const exited = new Promise((r) => launcher!.once('exit', r));
+    launcher.kill('SIGTERM');
+    await exited;
+  }
+  await tdb?.drop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (clipDir) rmSync(clipDir, { recursive: true, force: true });
+  if (Object.keys(figures).length > 0) writeFileSync(join(artifacts, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
+}, 60_000);
+
+describe('the web app, end to end on `npm start`', () => {
+  const suffix = Date.now().toString(36);
+  const username = `web_${suffix}`;
+  let watchPath = '';
+
+  it('shows the empty home page, then registers and signs in', async () => {
+    await page.goto(`${base}/`);
+    await page.getByText('No videos yet').waitFor();
+    await shoot('home-empty');
+    await page.getByRole('link', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+    await shoot('register');
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Email').fill(`${username}@example.test`);
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await expect(page.getByTestId('signed-in-as').textContent()).resolves.toBe(username);
+    // The session survives a reload (tokens kept, /users/me asked again).
+    await page.reload();
+    await page.getByTestId('signed-in-as').waitFor();
+  }, 60_000);
+
+  it('shows the API problem as a readable message on a failed sign-in', async () => {
+    const other = await browser.context.newPage();
+    try {
+      await other.goto(`${base}/signin`);
+      await other.getByLabel('Username or email').fill(username);
+      await other.getByLabel('Password').fill('not the password');
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      const alert = other.getByRole('alert');
+      await alert.waitFor();
+      const text = (await alert.textContent()) ?? '';
+      expect(text.length).toBeGreaterThan(10);
+      expect(text).not.toMatch(/^\d+$|undefined|\[object/);
+      await other.screenshot({ path: join(artifacts, 'signin-error-desktop.png') });
+    } finally {
+      await other.close();
+    }
+  }, 30_000);
+
+  it('uploads a clip with tus, shows the upload and processing progress, and links to the ready video', async () => {
+    await page.getByRole('link', { name: 'Upload' }).click();
+    await page.getByRole('heading', { name: 'Upload a video' }).waitFor();
+    await page.locator('input[name=file]').setInputFiles(clip);
+    await page.getByLabel('Title').fill(`Test pattern ${suffix}`);
+    await page.getByLabel('Description').fill('A generated clip');
+    await shoot('upload-form');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByText('Processing', { exact: false }).first().waitFor({ timeout: 60_000 });
+    await page
+      .getByText('Your video is ready')
+      .waitFor({ timeout: 180_000 })
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}\nthe page says: ${await page.locator('main').innerText()}\nthe platform logged: ${output.slice(-3000)}`);
+      });
+    await shoot('upload-ready');
+    watchPath = (await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')) ?? '';
+    expect(watchPath).toMatch(/^\/watch\/[\w-]+$/);
+  }, 240_000);
+
+  it('plays the video: first frame, time advances, every rendition in the quality menu, switching works', async () => {
+    const js: Array<Promise<number>> = [];
+    const onResponse = (res: { url(): string; body(): Promise<Buffer>; request(): { resourceType(): string } }) => {
+      if (res.request().resourceType() === 'script') js.push(res.body().then((b) => gzipSync(b, { level: 9 }).length, () => 0));
+    };
+    page.on('response', onResponse);
+    // A full navigation (a fresh visit, caches of this page load only), timed to the first rendered frame.
+    await page.goto(`${base}${watchPath}`);
+    const video = page.locator('video');
+    await page.waitForFunction(() => Boolean((globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } | null } }).document.querySelector('video')?.dataset['firstFrameMs']), undefined, { timeout: 30_000 });
+    page.off('response', onResponse);
+    figures['watchFirstFrameMs'] = Number(await video.getAttribute('data-first-frame-ms'));
+    figures['watchInitialJsGzipBytes'] = (await Promise.all(js)).reduce((a, b) => a + b, 0);
+    figures['watchScripts'] = js.length;
+    console.log(`web e2e figures: navigation → first frame ${figures['watchFirstFrameMs']} ms; watch page JS ${(figures['watchInitialJsGzipBytes']! / 1024).toFixed(1)} KiB gzipped in ${js.length} files`);
+    expect(figures['watchFirstFrameMs']).toBeGreaterThan(0);
+    expect(figures['watchInitialJsGzipBytes']).toBeLessThan(WATCH_JS_BUDGET);
+
+    const currentTime = () => video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime);
+    const t0 = await currentTime();
+    await waitUntil('playback advances', async () => (await currentTime()) > t0 + 0.5, { timeoutMs: 15_000, intervalMs: 100 });
+    await expect(page.getByRole('heading', { name: `Test pattern ${suffix}` }).isVisible()).resolves.toBe(true);
+    await shoot('watch');
+
+    // Auto + 360p, 240p, 144p.
+    const quality = page.getByLabel('Quality');
+    const labels = await quality.locator('option').allTextContents();
+    expect(labels[0]).toMatch(/^Auto/);
+    expect(labels.slice(1)).toEqual(['360p', '240p', '144p']);
+    for (const height of [144, 360]) {
+      await quality.selectOption({ label: `${height}p` });
+      // From the start again so the switch is seen while playing (the clip is short).
+      await video.evaluate((v) => {
+        const el = v as unknown as { currentTime: number; play(): Promise<void> };
+        el.currentTime = 0;
+        return el.play();
+      });
+      await waitUntil(
+        `playing ${height}p`,
+        async () => (await page.locator('.player').getAttribute('data-current-height')) === String(height) && (await video.evaluate((v) => (v as unknown as { videoHeight: number }).videoHeight)) === height,
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+    }
+    await quality.selectOption({ label: 'Auto' });
+    await expect(quality.inputValue()).resolves.toBe('-1');
+  }, 120_000);
+
+  it('likes the video: the count moves at once, and the rating is kept', async () => {
+    const like = page.getByRole('button', { name: / likes$/ });
+    await expect(page.getByTestId('likes').textContent()).resolves.toBe('0');
+    await like.click();
+    await expect(like.getAttribute('aria-pressed')).resolves.toBe('true');
+    await expect(page.getByTestId('likes').textContent()).resolves.toBe('1');
+    await page.reload();
+    await waitUntil('the rating is read back', async () => (await page.getByRole('button', { name: / likes$/ }).getAttribute('aria-pressed')) === 'true', { timeoutMs: 10_000, intervalMs: 100 });
+    // The counters flush within the interval: the live count agrees after a reload too.
+    await waitUntil(
+      'the like is counted',
+      async () => {
+        await page.reload();
+        await page.getByTestId('likes').waitFor();
+        return (await page.getByTestId('likes').textContent()) === '1';
+      },
+      { timeoutMs: 20_000, intervalMs: 500 },
+    );
+  }, 60_000);
+
+  it('lists the video on home, trending and in search results; unknown pages say so', async () => {
+    await page.goto(`${base}/`);
+    await page.getByRole('link', { name: `Test pattern ${suffix}` }).waitFor({ timeout: 20_000 });
+    await shoot('home');
+    await page.getByRole('link', { name: 'Trending' }).click();
+    await page.getByRole('heading', { name: 'Trending' }).waitFor();
+    await shoot('trending');
+    await page.getByLabel('Search videos').fill('pattern');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('heading', { name: /Results for/ }).waitFor();
+    await waitUntil('search finds the clip', async () => (await page.getByRole('link', { name: `Test pattern ${suffix}` }).count()) > 0, { timeoutMs: 20_000, intervalMs: 500 });
+    await shoot('search');
+    await page.goto(`${base}/no/such/page`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await shoot('not-found');
+    await page.goto(`${base}/watch/0190c0de-0000-7000-8000-000000000000`);
+    await page.getByRole('heading', { name: 'Video not found' }).waitFor();
+    await shoot('watch-not-found');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.goto(`${base}/signin`);
+    await shoot('signin');
+    expect(browser.pageErrors).toEqual([]);
+  }, 90_000);
+});
