@@ -39,7 +39,7 @@ export function VideoCard({ video }: { video: Video }) {
         <span className="card-title">{video.title}</span>
       </Link>
       <span className="card-meta">
-        {video.channel.name} · {formatCount(video.stats.views)} views
+        {video.channel.name} · {formatCount(video.stats.views)} {video.stats.views === 1 ? 'view' : 'views'}
       </span>
     </li>
   );

@@ -45,6 +45,9 @@ export async function webAppPlugin(app: FastifyInstance, opts: WebAppOptions): P
   const indexFile = join(root, 'index.html');
   if (!existsSync(indexFile)) throw new Error(`the web app folder ${root} has no index.html: build it (npm run build) or set WEB_ROOT=off`);
 
+  const options = app.initialConfig as { routerOptions?: { maxParamLength?: number }; maxParamLength?: number };
+  const maxParamLength = options.routerOptions?.maxParamLength ?? options.maxParamLength ?? 100;
+
   async function sendIndex(reply: FastifyReply): Promise<FastifyReply> {
     const html = await readFile(indexFile);
     return reply.header('cache-control', REVALIDATE).type(TYPES['.html']!).send(html);
@@ -57,7 +60,14 @@ export async function webAppPlugin(app: FastifyInstance, opts: WebAppOptions): P
     config: { rateLimitTier: 'none' },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const path = request.url.split('?', 1)[0]!;
-      if (RESERVED.test(path)) return reply.callNotFound();
+      if (RESERVED.test(path)) {
+        // The router gives up on a path parameter longer than its limit and falls back to this catch-all: answer
+        // what it answers without one (414 URI_TOO_LONG, rendered by the problem handler).
+        if (path.split('/').some((segment) => segment.length > maxParamLength)) {
+          throw Object.assign(new Error('path parameter too long'), { code: 'FST_ERR_MAX_PARAM_LENGTH', statusCode: 414 });
+        }
+        return reply.callNotFound();
+      }
       let decoded: string;
       try {
         decoded = decodeURIComponent(path);

@@ -30,6 +30,7 @@ beforeAll(async () => {
   await app.register(gatewayPlugin, { config, verifier: keys.verifier(), webRoot: dir });
   await app.register(async (svc) => {
     svc.get('/api/v1/videos', async () => ({ items: [], nextCursor: null }));
+    svc.get('/api/v1/videos/:id/comments', async () => ({ items: [], nextCursor: null }));
     svc.get('/.well-known/jwks.json', async () => ({ keys: [] }));
     svc.get('/media/:file', async () => 'segment');
   });
@@ -99,6 +100,15 @@ describe('the web app served by the gateway', () => {
       const res = await fetch(`${base}${path}`);
       expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({ path, status: 404, type: expect.stringMatching(/^application\/problem\+json/) });
     }
+  });
+
+  it('keeps the 414 problem of an over-long path parameter under the API (the router falls back to the catch-all)', async () => {
+    const res = await fetch(`${base}/api/v1/videos/${'a'.repeat(300)}/comments`);
+    expect(res.status).toBe(414);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await res.json()).toMatchObject({ status: 414, code: 'URI_TOO_LONG' });
+    // An app route with a long segment is still the app.
+    expect((await fetch(`${base}/watch/${'a'.repeat(300)}`)).status).toBe(200);
   });
 
   it('never serves a file outside its folder', async () => {

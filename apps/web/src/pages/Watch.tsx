@@ -143,15 +143,15 @@ export default function Watch({ id }: { id: string }) {
       <h1 className="video-title">{video.title}</h1>
       <div className="video-meta">
         <span className="channel">{video.channel.name}</span>
-        <span data-testid="views">{formatCount(c.views)} views</span>
+        <span data-testid="views">{formatCount(c.views)} {c.views === 1 ? 'view' : 'views'}</span>
         {c.watching ? <span>{c.watching} watching</span> : null}
         <span className="rating" role="group" aria-label="Rate this video">
           <button type="button" aria-pressed={rating === 'like'} onClick={() => void (user ? rate('like') : setRateError(new Error('Sign in to like videos.')))}>
-            👍 <span data-testid="likes">{formatCount(c.likes)}</span>
+            Like <span data-testid="likes">{formatCount(c.likes)}</span>
             <span className="visually-hidden"> likes</span>
           </button>
           <button type="button" aria-pressed={rating === 'dislike'} onClick={() => void (user ? rate('dislike') : setRateError(new Error('Sign in to rate videos.')))}>
-            👎 <span data-testid="dislikes">{formatCount(c.dislikes)}</span>
+            Dislike <span data-testid="dislikes">{formatCount(c.dislikes)}</span>
             <span className="visually-hidden"> dislikes</span>
           </button>
         </span>
