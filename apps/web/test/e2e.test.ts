@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -237,6 +237,44 @@ describe('the web app, end to end on `npm start`', () => {
     await waitUntil('the rating is read back', async () => (await page.getByRole('button', { name: / likes$/ }).getAttribute('aria-pressed')) === 'true', { timeoutMs: 10_000, intervalMs: 100 });
     await expect(page.getByTestId('likes').textContent()).resolves.toBe('1');
   }, 60_000);
+
+  it('resumes an upload after a page reload: the same video and tus upload, not new ones', async () => {
+    const second = join(clipDir, 'second.mp4');
+    copyFileSync(clip, second);
+    const calls: string[] = [];
+    const onRequest = (req: { method(): string; url(): string }) => {
+      const path = new URL(req.url()).pathname;
+      if (path === '/api/v1/videos' || path.startsWith('/api/v1/uploads')) calls.push(`${req.method()} ${path.startsWith('/api/v1/uploads/') ? '/api/v1/uploads/:id' : path}`);
+    };
+    page.on('request', onRequest);
+    try {
+      // The bytes never arrive: the first page load is left mid-upload.
+      const stall = (url: URL) => url.pathname.startsWith('/api/v1/uploads/');
+      await page.route(stall, (route) => (route.request().method() === 'PATCH' ? undefined : route.continue()));
+      await page.goto(`${base}/upload`);
+      await page.locator('input[name=file]').setInputFiles(second);
+      await page.getByLabel('Title').fill(`Resumed ${suffix}`);
+      await page.getByRole('button', { name: 'Upload' }).click();
+      await page.getByRole('button', { name: 'Pause' }).waitFor();
+      await waitUntil('the upload was created', async () => calls.includes('PATCH /api/v1/uploads/:id'), { timeoutMs: 10_000, intervalMs: 50 });
+      // Leaving the page cancels the held request: not one byte reached the platform.
+      await page.reload();
+      await page.unroute(stall);
+      await page.getByText(`Your upload of “Resumed ${suffix}” did not finish`).waitFor();
+      await shoot('upload-resume');
+      await page.locator('input[name=file]').setInputFiles(second);
+      await expect(page.getByLabel('Title').inputValue()).resolves.toBe(`Resumed ${suffix}`);
+      await page.getByRole('button', { name: 'Upload' }).click();
+      await page.getByText('Your video is ready').waitFor({ timeout: 180_000 });
+    } finally {
+      page.off('request', onRequest);
+    }
+    // One video and one tus upload; after the reload the upload's offset was asked (HEAD) and the bytes sent there.
+    expect(calls.filter((c) => c === 'POST /api/v1/videos')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'POST /api/v1/uploads')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'HEAD /api/v1/uploads/:id')).toHaveLength(1);
+    expect(calls.indexOf('HEAD /api/v1/uploads/:id')).toBeLessThan(calls.lastIndexOf('PATCH /api/v1/uploads/:id'));
+  }, 240_000);
 
   it('lists the video on home, trending and in search results; unknown pages say so', async () => {
     await page.goto(`${base}/`);
