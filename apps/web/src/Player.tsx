@@ -1,17 +1,8 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type HlsType from 'hls.js';
+import { qualityOptions, type Level } from './quality.js';
 
-export interface Level {
-  /** hls.js level index. */
-  index: number;
-  height: number;
-  bitrate: number;
-}
-
-/** The quality menu's entries: Auto first, then every rendition from the highest down. */
-export function qualityOptions(levels: readonly Level[]): Array<{ value: number; label: string }> {
-  return [{ value: -1, label: 'Auto' }, ...[...levels].sort((a, b) => b.height - a.height || b.bitrate - a.bitrate).map((l) => ({ value: l.index, label: `${l.height}p` }))];
-}
+export type { Level };
 
 /**
  * The adaptive player: hls.js where Media Source Extensions exist, the browser's own HLS otherwise (Safari on iOS),

@@ -1,3 +1,4 @@
+export { matchPath } from './paths.js';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
 
 interface Location {
@@ -37,20 +38,6 @@ export function useRouter(): RouterValue {
   const r = useContext(RouterContext);
   if (!r) throw new Error('useRouter outside <Router>');
   return r;
-}
-
-/** Matches `/watch/:id`-style patterns; returns the parameters or null. */
-export function matchPath(pattern: string, path: string): Record<string, string> | null {
-  const p = pattern.split('/').filter(Boolean);
-  const s = path.split('/').filter(Boolean);
-  if (p.length !== s.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < p.length; i++) {
-    const seg = p[i]!;
-    if (seg.startsWith(':')) params[seg.slice(1)] = decodeURIComponent(s[i]!);
-    else if (seg !== s[i]) return null;
-  }
-  return params;
 }
 
 export function Link({ to, children, ...rest }: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
