@@ -192,7 +192,8 @@ const WEB_TYPES = 'types { text/html html; text/javascript js mjs; text/css css;
 function webAppLocations(config: EdgeConfig): string[] {
   if (!config.webRoot) return [];
   const root = `root "${config.webRoot}";`;
-  const notFound = 'error_page 404 =404 /_edge/problem/404;';
+  // A named location keeps $uri, so the problem's `instance` is the path asked for.
+  const notFound = 'error_page 404 =404 @edge_404;';
   return [
     '# The web app (EDGE_WEB_ROOT): hashed assets immutable, index.html revalidated, app routes → index.html.',
     'location ^~ /assets/ {',
@@ -204,8 +205,8 @@ function webAppLocations(config: EdgeConfig): string[] {
     `location ~ "^/(?!${PLATFORM_PATHS}).*\\.[^/]*$" {`,
     ...indent([...limits(config, 'general'), root, WEB_TYPES, notFound, 'try_files $uri =404;', ...responseHeaders(['add_header Cache-Control "no-cache" always;'])], 1),
     '}',
-    'location = /_edge/problem/404 {',
-    ...indent(['internal;', 'default_type application/problem+json;', ...responseHeaders(), `return 404 ${PROBLEMS.notFound()};`], 1),
+    'location @edge_404 {',
+    ...indent(['default_type application/problem+json;', ...responseHeaders(), `return 404 ${PROBLEMS.notFound()};`], 1),
     '}',
     '',
   ];

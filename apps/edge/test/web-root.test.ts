@@ -81,7 +81,7 @@ describe('the edge serving the web app from disk (EDGE_WEB_ROOT)', () => {
     for (const path of ['/assets/index-old999.js', '/assets/nothing', '/favicon.ico', '/old.js']) {
       const res = await fetch(`${base}${path}`);
       expect({ path, status: res.status, type: res.headers.get('content-type') }).toEqual({ path, status: 404, type: 'application/problem+json' });
-      expect(await res.json()).toMatchObject({ status: 404, code: 'NOT_FOUND', requestId: res.headers.get('x-request-id') });
+      expect(await res.json()).toMatchObject({ status: 404, code: 'NOT_FOUND', instance: path, requestId: res.headers.get('x-request-id') });
     }
     expect(proxied).toEqual([]);
   });
@@ -96,10 +96,23 @@ describe('the edge serving the web app from disk (EDGE_WEB_ROOT)', () => {
     expect(proxied).toEqual(paths);
   });
 
+  it('refuses to start when its workers could not read the web app (nginx as root, workers as nobody)', async () => {
+    if (process.getuid?.() !== 0) return; // without root nginx keeps its own user: nothing to check
+    const hidden = mkdtempSync(join(tmpdir(), 'kinora-edge-hidden-')); // 0700
+    try {
+      mkdirSync(join(hidden, 'web'));
+      writeFileSync(join(hidden, 'web/index.html'), INDEX);
+      const config = loadEdgeConfig(env({ EDGE_RUN_DIR: join(work, 'edge-hidden'), EDGE_HTTP_PORT: String(await getFreePort()), EDGE_WEB_ROOT: join(hidden, 'web') }), work);
+      await expect(startEdge(config)).rejects.toThrow(/cannot reach .*web.*EDGE_WEB_ROOT/);
+    } finally {
+      rmSync(hidden, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the whole configuration as it was without EDGE_WEB_ROOT, and refuses a folder without index.html', () => {
     const without = renderNginxConf(loadEdgeConfig(env(), work));
     expect(without).not.toContain('root ');
-    expect(without).not.toContain('/_edge/problem/404');
+    expect(without).not.toContain('@edge_404');
     expect(() => loadEdgeConfig(env({ EDGE_WEB_ROOT: join(work, 'edge') }), work)).toThrow(/EDGE_WEB_ROOT/);
     expect(loadEdgeConfig(env({ EDGE_WEB_ROOT: 'off' }), work).webRoot).toBeNull();
   });
