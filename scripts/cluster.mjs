@@ -6,8 +6,11 @@
 // Environment: PORT (the edge, default 8080), PUBLIC_URL (default http://localhost:$PORT), LOG_LEVEL; any other
 // variable of the README's table (RATE_LIMIT_*, COUNTER_FLUSH_INTERVAL_MS, …) is passed to every service.
 import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { buildWeb } from './build-web.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,6 +20,17 @@ if (build.status !== 0) {
   console.error('build failed: see the TypeScript errors above');
   process.exit(build.status ?? 1);
 }
+
+if (buildWeb().status !== 0) {
+  console.error('the web app did not build: see the errors above');
+  process.exit(1);
+}
+// The edge serves the web app from disk, as the CDN tier does in the cluster. Its workers (nobody) read the files,
+// so they get a copy in a folder anyone can enter (a checkout under /root cannot be).
+const webRoot = mkdtempSync(join(tmpdir(), 'kinora-cluster-web-'));
+chmodSync(webRoot, 0o755);
+cpSync(join(root, 'apps/web/dist'), webRoot, { recursive: true });
+process.on('exit', () => rmSync(webRoot, { recursive: true, force: true }));
 
 const port = Number(process.env.PORT ?? 8080);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -49,6 +63,7 @@ try {
     publicUrl: process.env.PUBLIC_URL ?? `http://localhost:${port}`,
     logLevel: process.env.LOG_LEVEL ?? 'info',
     env: passed,
+    edgeEnv: { EDGE_WEB_ROOT: webRoot },
     onProgress: log,
   });
 } catch (err) {

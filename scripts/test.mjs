@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { buildWeb } from './build-web.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = join(root, '.cache', 'test-results');
@@ -26,6 +27,12 @@ const build = spawnSync(process.execPath, [tsc, '-b'], { cwd: root, stdio: 'inhe
 if (build.status !== 0) {
   console.log('0 passed, 1 failed, 0 skipped');
   process.exit(build.status ?? 1);
+}
+// The web app the gateway serves (Vite; skipped when its inputs are unchanged).
+const web = buildWeb();
+if (web.status !== 0) {
+  console.log('0 passed, 1 failed, 0 skipped');
+  process.exit(web.status);
 }
 // A whole run (no path or option given, as in CI) also type-checks the tests against the sources: Jest's swc
 // transform strips types without checking them.

@@ -1,5 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError, deepFreeze, envInt as int, envString as str, loadOrExit, type Env as ConfigEnv } from '@kinora/config';
 import { normalizeCidr, parseRegionFile, REGION_NAME, RegionFileError, type RegionRange } from './regions.js';
 
@@ -73,6 +73,8 @@ export interface EdgeConfig {
    * undefined = nginx's default (`nobody`, Debian group `nogroup`).
    */
   workerUser: string | undefined;
+  /** The built web app (`EDGE_WEB_ROOT`, a folder with index.html) served from disk at `/`; null = everything proxied. */
+  webRoot: string | null;
 }
 
 type Env = ConfigEnv;
@@ -304,8 +306,17 @@ export function loadEdgeConfig(
     workerProcesses,
     workerConnections: int(env, 'EDGE_WORKER_CONNECTIONS', 4096, 64, 1_000_000),
     workerUser,
+    webRoot: webRootOf(env, io, cwd),
   };
   return deepFreeze(config);
+}
+
+function webRootOf(env: Env, io: ConfigIo, cwd: string): string | null {
+  const raw = str(env, 'EDGE_WEB_ROOT');
+  if (raw === undefined || raw === 'off') return null;
+  const dir = resolve(cwd, raw);
+  if (!io.isReadable(join(dir, 'index.html'))) throw new ConfigError('EDGE_WEB_ROOT', 'a folder with the built web app (index.html)', dir);
+  return dir;
 }
 
 /** For entry points: parse, or print the one-line reason and exit 1. */

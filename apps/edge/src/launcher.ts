@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { EdgeConfig } from './config.js';
 import { renderNginxConf, runPaths, type RunPaths } from './render.js';
 
@@ -80,7 +80,7 @@ async function checkReachableByWorkers(config: EdgeConfig, dirs: string[]): Prom
       if ((s.mode & 0o001) === 0) {
         throw new EdgeStartError(
           `nginx workers (user ${config.workerUser?.split(':')[0] ?? 'nobody'}) cannot reach ${dir}: ${d} is not searchable by others ` +
-            `(chmod o+x ${d}, or choose another EDGE_RUN_DIR/EDGE_CACHE_DIR, or set EDGE_WORKER_USER)`,
+            `(chmod o+x ${d}, or choose another EDGE_RUN_DIR/EDGE_CACHE_DIR/EDGE_WEB_ROOT, or set EDGE_WORKER_USER)`,
         );
       }
       if (d === dirname(d)) break;
@@ -99,7 +99,8 @@ export async function writeRunFolder(config: EdgeConfig, file?: string): Promise
     // mkdir's mode is filtered by the umask and does not touch folders that exist (a mkdtemp folder is 0700).
     for (const d of [config.runDir, paths.temp]) await chmod(d, 0o755);
   }
-  await checkReachableByWorkers(config, [paths.temp, config.cache.dir]);
+  // The workers also read the web app's files.
+  await checkReachableByWorkers(config, [paths.temp, config.cache.dir, ...(config.webRoot ? [join(config.webRoot, 'index.html')] : [])]);
   await writeFile(file ?? paths.conf, renderNginxConf(config));
   return paths;
 }

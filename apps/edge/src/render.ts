@@ -110,6 +110,7 @@ const PROBLEMS = {
   tooLarge: () => problem(413, 'PAYLOAD_TOO_LARGE', 'Payload too large', 'The request body is larger than the edge accepts'),
   badRequest: () => problem(400, 'BAD_REQUEST', 'Bad request', 'The edge could not read the request (a malformed URL, request line or header)'),
   uriTooLong: () => problem(414, 'URI_TOO_LONG', 'URI too long', 'The request URL is longer than the edge accepts'),
+  notFound: () => problem(404, 'NOT_FOUND', 'Not found', 'No such file of the web app'),
   headersTooLarge: () => problem(431, 'HEADERS_TOO_LARGE', 'Request headers too large', 'A request header, or all of them, is larger than the edge accepts'),
 };
 
@@ -173,6 +174,41 @@ function cachedMediaLocation(config: EdgeConfig, extensions: readonly string[], 
       1,
     ),
     '}',
+  ];
+}
+
+/** Paths the platform answers (proxied), never the web app's index.html. */
+const PLATFORM_PATHS = String.raw`(?:api|internal|media|socket\.io|\.well-known|healthz|readyz|metrics|uploads|_edge)(?:/|$)`;
+
+/** The only types the web app's files need (the http block types nothing: everything else is proxied). */
+const WEB_TYPES = 'types { text/html html; text/javascript js mjs; text/css css; application/json json map; image/svg+xml svg; image/png png; image/webp webp; image/x-icon ico; font/woff2 woff2; text/plain txt; application/manifest+json webmanifest; }';
+
+/**
+ * The web app from disk (`EDGE_WEB_ROOT`, cluster mode): Vite's content-hashed `assets/` cached for a year,
+ * index.html revalidated, app routes (no file extension, outside the platform's paths) answered with index.html for
+ * client-side routing, a missing file a 404 problem. `^~` and the regexes win over `location /`, which still proxies
+ * everything else to the gateways.
+ */
+function webAppLocations(config: EdgeConfig): string[] {
+  if (!config.webRoot) return [];
+  const root = `root "${config.webRoot}";`;
+  // A named location keeps $uri, so the problem's `instance` is the path asked for.
+  const notFound = 'error_page 404 =404 @edge_404;';
+  return [
+    '# The web app (EDGE_WEB_ROOT): hashed assets immutable, index.html revalidated, app routes → index.html.',
+    'location ^~ /assets/ {',
+    ...indent([...limits(config, 'general'), root, WEB_TYPES, notFound, 'try_files $uri =404;', ...responseHeaders(['add_header Cache-Control "public, max-age=31536000, immutable" always;'])], 1),
+    '}',
+    `location ~ "^/(?!${PLATFORM_PATHS})[^.]*$" {`,
+    ...indent([...limits(config, 'general'), root, WEB_TYPES, 'try_files /index.html =404;', ...responseHeaders(['add_header Cache-Control "no-cache" always;'])], 1),
+    '}',
+    `location ~ "^/(?!${PLATFORM_PATHS}).*\\.[^/]*$" {`,
+    ...indent([...limits(config, 'general'), root, WEB_TYPES, notFound, 'try_files $uri =404;', ...responseHeaders(['add_header Cache-Control "no-cache" always;'])], 1),
+    '}',
+    'location @edge_404 {',
+    ...indent(['default_type application/problem+json;', ...responseHeaders(), `return 404 ${PROBLEMS.notFound()};`], 1),
+    '}',
+    '',
   ];
 }
 
@@ -248,6 +284,7 @@ function serverBody(config: EdgeConfig): string[] {
     ...indent([...limits(config, 'media'), 'proxy_pass http://kinora_gateway;', ...proxyHeaders(false), ...responseHeaders()], 1),
     '}',
     '',
+    ...webAppLocations(config),
     'location / {',
     ...indent([...limits(config, 'general'), 'proxy_pass http://kinora_gateway;', ...proxyHeaders(false), ...responseHeaders()], 1),
     '}',

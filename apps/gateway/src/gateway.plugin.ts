@@ -14,6 +14,7 @@ import { TIER_EXTENSION } from './proxy/openapi-routes.js';
 import { gatewayRateLimitPlugin } from './rate-limit/rate-limit.plugin.js';
 import { upstreamsPlugin } from './resilience/upstreams.plugin.js';
 import { defaultTierOf, RouteTable, stripQuery, type OwnerRule } from './routing/route-table.js';
+import { webAppPlugin } from './web/web-app.plugin.js';
 
 export type GatewayConfig = Pick<
   Config,
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   /** Which upstream owns which path (default: the contract's services). */
   routeOwners?: readonly OwnerRule[];
   tokenCache?: TokenCacheOptions;
+  /** The built web app to serve at `/` (static files, client-side routes fall back to index.html); none when absent. */
+  webRoot?: string;
 }
 
 /** One keep-alive connection pool per upstream base URL. */
@@ -151,6 +154,8 @@ export const gatewayPlugin = fp(
         discoveryTimeoutMs: config.upstreamPolicy.discoveryTimeoutMs,
       });
     }
+    // Encapsulated: its catch-all route yields to every more specific route of the platform.
+    if (opts.webRoot) await app.register(webAppPlugin, { root: opts.webRoot });
   },
   { name: '@kinora/gateway', fastify: '5.x', dependencies: ['@kinora/http/problem', '@kinora/observability'] },
 );

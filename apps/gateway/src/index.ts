@@ -11,3 +11,5 @@ export { isIdentityHeader } from './proxy/forward.js';
 export { routesFromOpenApi, toFastifyPath } from './proxy/openapi-routes.js';
 export type { DiscoveredRoute, OpenApiDocument } from './proxy/openapi-routes.js';
 export { UpstreamRegistry } from './resilience/upstreams.plugin.js';
+export { IMMUTABLE, REVALIDATE, webAppPlugin } from './web/web-app.plugin.js';
+export type { WebAppOptions } from './web/web-app.plugin.js';

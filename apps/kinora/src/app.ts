@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
@@ -34,6 +36,16 @@ export interface PlatformContext {
   logger: Logger;
   bus: EventBus;
   store: ObjectStore;
+}
+
+/** The web app of this checkout (apps/web/dist, built by `npm start`/`npm run build`), when there is one. */
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+/** `WEB_ROOT` when set (`off`: none), else this checkout's build when it exists (a checkout built without it serves the API only). */
+function webRootOf(config: Config): string | undefined {
+  if (config.webRoot === null) return undefined;
+  if (config.webRoot !== undefined) return config.webRoot;
+  return existsSync(`${DEFAULT_WEB_ROOT}/index.html`) ? DEFAULT_WEB_ROOT : undefined;
 }
 
 /**
@@ -89,7 +101,13 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   // Embedded: the gateway reads the user service's keys in-process (cached there, so no refetch cooldown is
   // needed) instead of fetching the JWKS over HTTP.
   const verifier = new TokenVerifier({ ...accessTokenIssuer(config.publicUrl), fetchJwks: () => user.jwks(), cooldownMs: 0, maxAgeMs: 10_000 });
-  await app.register(gatewayPlugin, { config, verifier, onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId) });
+  const webRoot = webRootOf(config);
+  await app.register(gatewayPlugin, {
+    config,
+    verifier,
+    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
+    ...(webRoot ? { webRoot } : {}),
+  });
 
   // Service modules: each mounts its encapsulated routes and starts its consumers (stopped on close).
   if (config.services.includes('user')) await app.register(user.plugin);

@@ -2,6 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig, parseRateLimit } from './config.js';
 
 describe('loadConfig', () => {
+  it('reads WEB_ROOT as a folder resolved against the working directory, or off', () => {
+    expect(loadConfig({ WEB_ROOT: 'apps/web/dist' }, '/srv').webRoot).toBe('/srv/apps/web/dist');
+    expect(loadConfig({ WEB_ROOT: '/opt/web' }, '/srv').webRoot).toBe('/opt/web');
+    expect(loadConfig({ WEB_ROOT: 'off' }, '/srv').webRoot).toBeNull();
+  });
+
   it('gives the documented defaults for an empty environment', () => {
     const c = loadConfig({}, '/srv');
     expect(c.port).toBe(8080);
@@ -11,6 +17,7 @@ describe('loadConfig', () => {
     expect(c.kafkaBrokers).toEqual([]);
     expect(c.storageUrl).toBe('file:///srv/.kinora/media');
     expect(c.corsOrigins).toEqual(['http://localhost:8080']);
+    expect(c.webRoot).toBeUndefined();
     expect(c.rateLimits.general).toEqual({ max: 100, windowMs: 15 * 60_000 });
     expect(c.rateLimits.auth).toEqual({ max: 5, windowMs: 15 * 60_000 });
     expect(c.rateLimits.upload).toEqual({ max: 10, windowMs: 3_600_000 });

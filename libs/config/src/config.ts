@@ -100,6 +100,11 @@ export interface Config {
   region: string;
   /** Allowed web origins for the API (`*` allowed). */
   corsOrigins: readonly string[];
+  /**
+   * The built web app the gateway serves at `/` (`WEB_ROOT`, absolute): a folder, `null` for none (`off`), or
+   * `undefined` for the launcher's default (apps/web/dist of this checkout, when it was built).
+   */
+  webRoot: string | null | undefined;
   rateLimits: {
     general: RateLimitTier | null;
     auth: RateLimitTier | null;
@@ -284,6 +289,11 @@ export function parseRateLimit(name: string, raw: string | undefined, def: strin
 /** A Kafka topic or consumer-group name (the broker's own rule for topics). */
 const KAFKA_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
+function webRootOf(value: string | undefined, cwd: string): string | null | undefined {
+  if (value === undefined) return undefined;
+  return value === 'off' ? null : resolve(cwd, value);
+}
+
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
@@ -408,6 +418,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     kafkaBrokers,
     storageUrl,
     region,
+    webRoot: webRootOf(str(env, 'WEB_ROOT'), cwd),
     corsOrigins: corsOrigins.length > 0 ? corsOrigins : [new URL(publicUrl).origin],
     rateLimits: {
       general: parseRateLimit('RATE_LIMIT_GENERAL', str(env, 'RATE_LIMIT_GENERAL'), '100/15m'),

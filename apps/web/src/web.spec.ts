@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { problemMessage } from './api.js';
+import { matchPath } from './paths.js';
+import { qualityOptions } from './quality.js';
+
+describe('problemMessage: API problems as sentences a person can read', () => {
+  it('uses the detail, else the title, and lists field errors', () => {
+    expect(problemMessage(409, { type: 'x', title: 'Conflict', status: 409, detail: 'That username is taken' })).toBe('That username is taken');
+    expect(problemMessage(404, { type: 'x', title: 'Not found', status: 404 })).toBe('Not found');
+    expect(
+      problemMessage(400, { title: 'Invalid', detail: 'The request is invalid', errors: [{ field: '/password', message: 'must be at least 8 characters' }, { field: '/email', message: 'must be an email' }] }),
+    ).toBe('The request is invalid (/password: must be at least 8 characters; /email: must be an email)');
+  });
+
+  it('says something useful when the body is not a problem (proxies, crashes) and for rate limits', () => {
+    expect(problemMessage(502, undefined)).toBe('The server could not answer. Please try again.');
+    expect(problemMessage(418, 'teapot')).toBe('Request failed (418).');
+    expect(problemMessage(429, { title: 'Too Many Requests', detail: 'Rate limit exceeded, retry in 1 minute' })).toMatch(/^Too many requests/);
+  });
+});
+
+describe('qualityOptions: the quality menu', () => {
+  it('offers Auto first, then every rendition from the highest down, keeping the player level indexes', () => {
+    const levels = [
+      { index: 0, height: 144, bitrate: 150_000 },
+      { index: 1, height: 360, bitrate: 800_000 },
+      { index: 2, height: 240, bitrate: 400_000 },
+    ];
+    expect(qualityOptions(levels)).toEqual([
+      { value: -1, label: 'Auto' },
+      { value: 1, label: '360p' },
+      { value: 2, label: '240p' },
+      { value: 0, label: '144p' },
+    ]);
+    expect(levels.map((l) => l.index)).toEqual([0, 1, 2]); // not sorted in place
+  });
+
+  it('is only Auto before the manifest is parsed', () => {
+    expect(qualityOptions([])).toEqual([{ value: -1, label: 'Auto' }]);
+  });
+});
+
+describe('matchPath: the routes of the app', () => {
+  it('matches parameters and decodes them', () => {
+    expect(matchPath('/watch/:id', '/watch/0190c0de-1')).toEqual({ id: '0190c0de-1' });
+    expect(matchPath('/watch/:id', '/watch/a%20b')).toEqual({ id: 'a b' });
+    expect(matchPath('/watch/:id', '/watch/abc/')).toEqual({ id: 'abc' });
+  });
+
+  it('refuses other shapes and malformed escapes instead of throwing', () => {
+    expect(matchPath('/watch/:id', '/watch')).toBeNull();
+    expect(matchPath('/watch/:id', '/watch/a/b')).toBeNull();
+    expect(matchPath('/watch/:id', '/channel/a')).toBeNull();
+    expect(matchPath('/watch/:id', '/watch/%E0%A4%A')).toBeNull();
+  });
+});

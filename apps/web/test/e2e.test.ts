@@ -1,0 +1,346 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Page } from 'playwright-core';
+import { createTestDatabase, ensureFfmpeg, getFreePort, startCluster, waitUntil, type ClusterHandle, type TestDatabase } from '@kinora/testing';
+import { launchChromium, type Browser } from '@kinora/testing/browser';
+
+// The web app end to end in Debian's Chromium, in both modes: against the platform as `npm start` runs it (the built
+// launcher on a real port, the web app served by its gateway at /) and as `npm run cluster` runs it (every service
+// its own process, the web app served from disk by the nginx edge). Register → upload a generated clip with tus →
+// processing until ready → watch it play (time advances, every rendition offered, switching works) → like it, seen
+// live in a second browser → resume an upload after a reload → lists and error pages. Screenshots of every page at
+// desktop and phone sizes are kept in .cache/test-artifacts/web (`<mode>-<page>-<size>.png`); the figures (initial
+// JS of the watch page, gzipped; navigation to first frame) are printed and written to figures.json there.
+const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
+const artifacts = join(repoRoot, '.cache/test-artifacts/web');
+const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+/** The watch page's budget: everything it runs before the first frame, gzipped. */
+const WATCH_JS_BUDGET = 200 * 1024;
+
+let mode: 'embedded' | 'cluster' = 'embedded';
+let clipDir: string;
+let clip: string;
+let base: string;
+let browser: Browser;
+let page: Page;
+const figures: Record<string, number> = {};
+
+async function shoot(name: string): Promise<void> {
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: join(artifacts, `${mode}-${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(SIZES.desktop);
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  // What `npm start` and `npm run cluster` build: the services (tsc) and the web app (Vite, skipped when current).
+  const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: repoRoot, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
+  const web = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-web.mjs')], { encoding: 'utf8' });
+  if (web.status !== 0 || !existsSync(join(repoRoot, 'apps/web/dist/index.html'))) throw new Error(`web build failed: ${web.stdout}${web.stderr}`);
+
+  await ensureFfmpeg();
+  clipDir = mkdtempSync(join(tmpdir(), 'kinora-web-e2e-'));
+  chmodSync(clipDir, 0o755); // the cluster's edge workers (nobody) read the web app copied in here
+  clip = join(clipDir, 'clip.mp4');
+  // 6 s of 640x360 test pattern with a tone: renditions 144p, 240p and 360p.
+  const ff = spawnSync(
+    'ffmpeg',
+    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
+    { encoding: 'utf8' },
+  );
+  if (ff.status !== 0) throw new Error(`ffmpeg could not make the test clip: ${ff.stderr ?? ff.error}`);
+}, 300_000);
+
+afterAll(() => {
+  if (clipDir) rmSync(clipDir, { recursive: true, force: true });
+  if (Object.keys(figures).length > 0) writeFileSync(join(artifacts, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
+});
+
+const SETTINGS = { COUNTER_FLUSH_INTERVAL_MS: '500', TRANSCODE_PRESET: 'ultrafast' };
+
+/** `npm start`: the built launcher on a test database (with its replica), the web app served by its gateway. */
+async function startEmbedded(): Promise<Platform> {
+  const tdb: TestDatabase = await createTestDatabase('kinora_web');
+  const dataDir = mkdtempSync(join(tmpdir(), 'kinora-web-data-'));
+  const port = await getFreePort();
+  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  const launcher: ChildProcess = spawn(process.execPath, [join(repoRoot, 'apps/kinora/dist/main.js')], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/tmp',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: url,
+      DATABASE_URL: tdb.url,
+      DATABASE_REPLICA_URLS: tdb.replicaUrl,
+      KINORA_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      ...SETTINGS,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const stop = async () => {
+    if (launcher.exitCode === null) {
+      const exited = new Promise((r) => launcher.once('exit', r));
+      launcher.kill('SIGTERM');
+      await exited;
+    }
+    await tdb.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(
+      'the platform is ready',
+      async () => {
+        if (launcher.exitCode !== null) throw new Error(`the launcher exited: ${output}`);
+        return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, logs: () => output.slice(-3000), stop };
+}
+
+/** `npm run cluster`: every service its own process behind two gateways, the web app served from disk by the edge. */
+async function startClustered(): Promise<Platform> {
+  const webRoot = join(clipDir, 'web');
+  cpSync(join(repoRoot, 'apps/web/dist'), webRoot, { recursive: true });
+  const cluster: ClusterHandle = await startCluster({ logLevel: 'warn', env: { ...SETTINGS, RATE_LIMIT_AUTH: 'off', RATE_LIMIT_GENERAL: 'off' }, edgeEnv: { EDGE_WEB_ROOT: webRoot } });
+  return { url: cluster.url, logs: () => `see ${cluster.runDir}/logs`, stop: () => cluster.stop() };
+}
+
+interface Platform {
+  url: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): void {
+  describe(`the web app, end to end (${name === 'embedded' ? 'npm start' : 'npm run cluster'})`, () => {
+    const suffix = `${name[0]}${Date.now().toString(36)}`;
+    let platform: Platform | undefined;
+
+    beforeAll(async () => {
+      mode = name;
+      platform = await start();
+      base = platform.url;
+      browser = await launchChromium({ viewport: SIZES.desktop });
+      page = browser.page;
+    }, 300_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await platform?.stop();
+    }, 120_000);
+
+    const username = `web_${suffix}`;
+    let watchPath = '';
+
+    it('shows the empty home page, then registers and signs in', async () => {
+      await page.goto(`${base}/`);
+      await page.getByText('No videos yet').waitFor();
+      await shoot('home-empty');
+      await page.getByRole('link', { name: 'Register' }).click();
+      await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+      await shoot('register');
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Email').fill(`${username}@example.test`);
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Register' }).click();
+      await expect(page.getByTestId('signed-in-as').textContent()).resolves.toBe(username);
+      // The session survives a reload (tokens kept, /users/me asked again).
+      await page.reload();
+      await page.getByTestId('signed-in-as').waitFor();
+    }, 60_000);
+
+    it('shows the API problem as a readable message on a failed sign-in', async () => {
+      const other = await browser.context.newPage();
+      try {
+        await other.goto(`${base}/signin`);
+        await other.getByLabel('Username or email').fill(username);
+        await other.getByLabel('Password').fill('not the password');
+        await other.getByRole('button', { name: 'Sign in' }).click();
+        const alert = other.getByRole('alert');
+        await alert.waitFor();
+        const text = (await alert.textContent()) ?? '';
+        expect(text.length).toBeGreaterThan(10);
+        expect(text).not.toMatch(/^\d+$|undefined|\[object/);
+        await other.screenshot({ path: join(artifacts, `${mode}-signin-error-desktop.png`) });
+      } finally {
+        await other.close();
+      }
+    }, 30_000);
+
+    it('uploads a clip with tus, shows the upload and processing progress, and links to the ready video', async () => {
+      await page.getByRole('link', { name: 'Upload' }).click();
+      await page.getByRole('heading', { name: 'Upload a video' }).waitFor();
+      await page.locator('input[name=file]').setInputFiles(clip);
+      await page.getByLabel('Title').fill(`Test pattern ${suffix}`);
+      await page.getByLabel('Description').fill('A generated clip');
+      await shoot('upload-form');
+      await page.getByRole('button', { name: 'Upload' }).click();
+      await page.getByText('Processing', { exact: false }).first().waitFor({ timeout: 60_000 });
+      await page
+        .getByText('Your video is ready')
+        .waitFor({ timeout: 180_000 })
+        .catch(async (err: Error) => {
+          throw new Error(`${err.message}\nthe page says: ${await page.locator('main').innerText()}\nthe platform logged: ${platform?.logs()}`);
+        });
+      await shoot('upload-ready');
+      watchPath = (await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')) ?? '';
+      expect(watchPath).toMatch(/^\/watch\/[\w-]+$/);
+    }, 240_000);
+
+    it('plays the video: first frame, time advances, every rendition in the quality menu, switching works', async () => {
+      const js: Array<Promise<number>> = [];
+      const onResponse = (res: { url(): string; body(): Promise<Buffer>; request(): { resourceType(): string } }) => {
+        if (res.request().resourceType() === 'script') js.push(res.body().then((b) => gzipSync(b, { level: 9 }).length, () => 0));
+      };
+      page.on('response', onResponse);
+      // A full navigation (a fresh visit, caches of this page load only), timed to the first rendered frame.
+      await page.goto(`${base}${watchPath}`);
+      const video = page.locator('video');
+      await page.waitForFunction(() => Boolean((globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } | null } }).document.querySelector('video')?.dataset['firstFrameMs']), undefined, { timeout: 30_000 });
+      page.off('response', onResponse);
+      figures[`${mode}.watchFirstFrameMs`] = Number(await video.getAttribute('data-first-frame-ms'));
+      figures[`${mode}.watchInitialJsGzipBytes`] = (await Promise.all(js)).reduce((a, b) => a + b, 0);
+      figures[`${mode}.watchScripts`] = js.length;
+      console.log(`web e2e figures (${mode}): navigation → first frame ${figures[`${mode}.watchFirstFrameMs`]} ms; watch page JS ${(figures[`${mode}.watchInitialJsGzipBytes`]! / 1024).toFixed(1)} KiB gzipped in ${js.length} files`);
+      expect(figures[`${mode}.watchFirstFrameMs`]).toBeGreaterThan(0);
+      expect(figures[`${mode}.watchInitialJsGzipBytes`]).toBeLessThan(WATCH_JS_BUDGET);
+
+      const currentTime = () => video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime);
+      const t0 = await currentTime();
+      await waitUntil('playback advances', async () => (await currentTime()) > t0 + 0.5, { timeoutMs: 15_000, intervalMs: 100 });
+      await expect(page.getByRole('heading', { name: `Test pattern ${suffix}` }).isVisible()).resolves.toBe(true);
+      await shoot('watch');
+
+      // Auto + 360p, 240p, 144p.
+      const quality = page.getByLabel('Quality');
+      const labels = await quality.locator('option').allTextContents();
+      expect(labels[0]).toMatch(/^Auto/);
+      expect(labels.slice(1)).toEqual(['360p', '240p', '144p']);
+      for (const height of [144, 360]) {
+        await quality.selectOption({ label: `${height}p` });
+        // From the start again so the switch is seen while playing (the clip is short).
+        await video.evaluate((v) => {
+          const el = v as unknown as { currentTime: number; play(): Promise<void> };
+          el.currentTime = 0;
+          return el.play();
+        });
+        await waitUntil(
+          `playing ${height}p`,
+          async () => (await page.locator('.player').getAttribute('data-current-height')) === String(height) && (await video.evaluate((v) => (v as unknown as { videoHeight: number }).videoHeight)) === height,
+          { timeoutMs: 20_000, intervalMs: 100 },
+        );
+      }
+      await quality.selectOption({ label: 'Auto' });
+      await expect(quality.inputValue()).resolves.toBe('-1');
+    }, 120_000);
+
+    it('likes the video: the count moves at once, reaches a second browser live over socket.io, and is kept', async () => {
+      // A second, anonymous browser (its own profile) watching the same video on a phone-sized screen.
+      const viewer = await launchChromium({ viewport: SIZES.phone });
+      try {
+        await viewer.page.goto(`${base}${watchPath}`);
+        // Joined the video's room: the join acknowledgement brings the live counts (with the watchers).
+        await viewer.page.getByText(/\d+ watching/).waitFor({ timeout: 20_000 });
+        await expect(viewer.page.getByTestId('likes').textContent()).resolves.toBe('0');
+
+        const like = page.getByRole('button', { name: / likes$/ });
+        await expect(page.getByTestId('likes').textContent()).resolves.toBe('0');
+        await like.click();
+        await expect(like.getAttribute('aria-pressed')).resolves.toBe('true');
+        await expect(page.getByTestId('likes').textContent()).resolves.toBe('1');
+        // No reload in the second browser: the count arrives as a `video:counts` push.
+        await waitUntil('the like reaches the second browser live', async () => (await viewer.page.getByTestId('likes').textContent()) === '1', { timeoutMs: 20_000, intervalMs: 100 });
+        await viewer.page.screenshot({ path: join(artifacts, `${mode}-watch-live-second-browser-phone.png`) });
+        expect(viewer.pageErrors).toEqual([]);
+      } finally {
+        await viewer.close();
+      }
+      await page.reload();
+      await waitUntil('the rating is read back', async () => (await page.getByRole('button', { name: / likes$/ }).getAttribute('aria-pressed')) === 'true', { timeoutMs: 10_000, intervalMs: 100 });
+      await expect(page.getByTestId('likes').textContent()).resolves.toBe('1');
+    }, 60_000);
+
+    it('resumes an upload after a page reload: the same video and tus upload, not new ones', async () => {
+      const second = join(clipDir, 'second.mp4');
+      copyFileSync(clip, second);
+      const calls: string[] = [];
+      const onRequest = (req: { method(): string; url(): string }) => {
+        const path = new URL(req.url()).pathname;
+        if (path === '/api/v1/videos' || path.startsWith('/api/v1/uploads')) calls.push(`${req.method()} ${path.startsWith('/api/v1/uploads/') ? '/api/v1/uploads/:id' : path}`);
+      };
+      page.on('request', onRequest);
+      try {
+        // The bytes never arrive: the first page load is left mid-upload.
+        const stall = (url: URL) => url.pathname.startsWith('/api/v1/uploads/');
+        await page.route(stall, (route) => (route.request().method() === 'PATCH' ? undefined : route.continue()));
+        await page.goto(`${base}/upload`);
+        await page.locator('input[name=file]').setInputFiles(second);
+        await page.getByLabel('Title').fill(`Resumed ${suffix}`);
+        await page.getByRole('button', { name: 'Upload' }).click();
+        await page.getByRole('button', { name: 'Pause' }).waitFor();
+        await waitUntil('the upload was created', async () => calls.includes('PATCH /api/v1/uploads/:id'), { timeoutMs: 10_000, intervalMs: 50 });
+        // Leaving the page cancels the held request: not one byte reached the platform.
+        await page.reload();
+        await page.unroute(stall);
+        await page.getByText(`Your upload of “Resumed ${suffix}” did not finish`).waitFor();
+        await shoot('upload-resume');
+        await page.locator('input[name=file]').setInputFiles(second);
+        await expect(page.getByLabel('Title').inputValue()).resolves.toBe(`Resumed ${suffix}`);
+        await page.getByRole('button', { name: 'Upload' }).click();
+        await page.getByText('Your video is ready').waitFor({ timeout: 180_000 });
+      } finally {
+        page.off('request', onRequest);
+      }
+      // One video and one tus upload; after the reload the upload's offset was asked (HEAD) and the bytes sent there.
+      expect(calls.filter((c) => c === 'POST /api/v1/videos')).toHaveLength(1);
+      expect(calls.filter((c) => c === 'POST /api/v1/uploads')).toHaveLength(1);
+      expect(calls.filter((c) => c === 'HEAD /api/v1/uploads/:id')).toHaveLength(1);
+      expect(calls.indexOf('HEAD /api/v1/uploads/:id')).toBeLessThan(calls.lastIndexOf('PATCH /api/v1/uploads/:id'));
+    }, 240_000);
+
+    it('lists the video on home, trending and in search results; unknown pages say so', async () => {
+      await page.goto(`${base}/`);
+      await page.getByRole('link', { name: `Test pattern ${suffix}` }).waitFor({ timeout: 20_000 });
+      await shoot('home');
+      await page.getByRole('link', { name: 'Trending' }).click();
+      await page.getByRole('heading', { name: 'Trending' }).waitFor();
+      await shoot('trending');
+      await page.getByLabel('Search videos').fill('pattern');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('heading', { name: /Results for/ }).waitFor();
+      await waitUntil('search finds the clip', async () => (await page.getByRole('link', { name: `Test pattern ${suffix}` }).count()) > 0, { timeoutMs: 20_000, intervalMs: 500 });
+      await shoot('search');
+      await page.goto(`${base}/no/such/page`);
+      await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+      await shoot('not-found');
+      await page.goto(`${base}/watch/0190c0de-0000-7000-8000-000000000000`);
+      await page.getByRole('heading', { name: 'Video not found' }).waitFor();
+      await shoot('watch-not-found');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.goto(`${base}/signin`);
+      await shoot('signin');
+      expect(browser.pageErrors).toEqual([]);
+    }, 90_000);
+  });
+}
+
+journey('embedded', startEmbedded);
+journey('cluster', startClustered);
