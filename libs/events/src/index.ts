@@ -10,6 +10,7 @@ export type {
   TopicSpec,
 } from './event-bus.js';
 export { partitionFor } from './partitioner.js';
+export { backoffDelayMs, type BackoffOptions } from './backoff.js';
 export { createEvent, toEventMessage } from './event-envelope.js';
 export type { CreateEventInput, EventActor, EventEnvelope } from './event-envelope.js';
 export { eventsMigrationsDir } from './migrations.js';

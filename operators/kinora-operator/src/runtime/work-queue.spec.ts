@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { WorkQueue } from './work-queue.js';
-import { exponentialDelay } from './backoff.js';
+import { backoffDelayMs } from '@kinora/events';
 
 describe('WorkQueue', () => {
   it('deduplicates keys that wait', async () => {
@@ -74,9 +74,9 @@ describe('WorkQueue', () => {
   });
 });
 
-describe('exponentialDelay', () => {
+describe('backoffDelayMs (the work queue\'s per-key delay)', () => {
   it('doubles from the base and stops at the cap', () => {
-    expect([0, 1, 2, 3, 10].map((n) => exponentialDelay(n, 5, 1000))).toEqual([0, 5, 10, 20, 1000]);
-    expect(exponentialDelay(5000, 5, 300_000)).toBe(300_000);
+    expect([0, 1, 2, 3, 10].map((n) => backoffDelayMs(n, { initialMs: 5, maxMs: 1000 }))).toEqual([0, 5, 10, 20, 1000]);
+    expect(backoffDelayMs(5000, { initialMs: 5, maxMs: 300_000 })).toBe(300_000);
   });
 });

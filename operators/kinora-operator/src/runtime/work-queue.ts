@@ -1,4 +1,4 @@
-import { exponentialDelay } from './backoff.js';
+import { backoffDelayMs } from '@kinora/events';
 
 export interface WorkQueueOptions {
   /** First retry delay of a failing key. Default 5 ms (as client-go). */
@@ -36,6 +36,11 @@ export class WorkQueue {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return;
+    this.dispatch(key);
+  }
+
+  /** A dirty key that nobody processes: straight to a waiting worker, else to the back of the queue. */
+  private dispatch(key: string): void {
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
@@ -68,7 +73,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    const delay = exponentialDelay(n, this.baseDelayMs, this.maxDelayMs);
+    const delay = backoffDelayMs(n, { initialMs: this.baseDelayMs, maxMs: this.maxDelayMs });
     this.addAfter(key, delay);
     return delay;
   }
@@ -95,16 +100,7 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
-    if (this.dirty.has(key) && !this.shuttingDown) {
-      const waiter = this.waiters.shift();
-      if (waiter) {
-        this.dirty.delete(key);
-        this.processing.add(key);
-        waiter(key);
-      } else {
-        this.queue.push(key);
-      }
-    }
+    if (this.dirty.has(key) && !this.shuttingDown) this.dispatch(key);
     if (this.processing.size === 0) for (const w of this.drainWaiters.splice(0)) w();
   }
 
