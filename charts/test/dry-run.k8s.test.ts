@@ -64,62 +64,48 @@ test('the transcoder with runner kubernetes (Role, RoleBinding, its token, API-s
   expect(r.stdout.split('\n').filter((l: string) => /\(server dry run\)$/.test(l))).toHaveLength(objects.length);
 }, 120_000);
 
-test('the generated secrets are kept: a render against the cluster reuses the live Secret', async () => {
-  const ns = 'kinora-upgrade';
+/**
+ * An upgrade's render after the first install: `name` exists in a fresh namespace `ns` as that install left it
+ * (owned by the release, holding `stringData`), and the chart is rendered against the cluster (`lookup` sees it).
+ * Returns the decoded data of the Secret `name` in that render (undefined when it renders none).
+ */
+async function upgradeRenderOfLiveSecret(ns: string, name: string, stringData: Record<string, string>): Promise<Record<string, string> | undefined> {
   await kubectlOk(['create', 'namespace', ns]);
-  const media = 'm'.repeat(40);
-  const identity = 'i'.repeat(40);
   await kubectlOk(
     ['apply', '--namespace', ns, '-f', '-'],
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Secret',
-      // As the first install left it: owned by the release.
       metadata: {
-        name: 'kinora-secrets',
+        name,
         namespace: ns,
         labels: { 'app.kubernetes.io/managed-by': 'Helm' },
         annotations: { 'meta.helm.sh/release-name': 'kinora', 'meta.helm.sh/release-namespace': ns },
       },
       type: 'Opaque',
-      stringData: { 'media-signing-key': media, 'gateway-identity-secret': identity },
+      stringData,
     }),
   );
   const rendered = parseManifests(
     await runOk(helm, ['template', 'kinora', chartDir, '--namespace', ns, '--dry-run=server', '--is-upgrade', '--kubeconfig', k8s!.kubeconfig, ...profileArgs('default')]),
   );
-  const secret = rendered.find((m) => m.kind === 'Secret' && m.metadata.name === 'kinora-secrets');
-  expect(secret).toBeDefined();
-  const decode = (v: string | undefined) => Buffer.from(v ?? '', 'base64').toString();
-  expect(decode(secret!.data!['media-signing-key'])).toBe(media);
-  expect(decode(secret!.data!['gateway-identity-secret'])).toBe(identity);
+  const secret = rendered.find((m) => m.kind === 'Secret' && m.metadata.name === name);
+  return secret && Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
+
+test('the generated secrets are kept: a render against the cluster reuses the live Secret', async () => {
+  const media = 'm'.repeat(40);
+  const identity = 'i'.repeat(40);
+  const data = await upgradeRenderOfLiveSecret('kinora-upgrade', 'kinora-secrets', { 'media-signing-key': media, 'gateway-identity-secret': identity });
+  expect(data).toBeDefined();
+  expect(data!['media-signing-key']).toBe(media);
+  expect(data!['gateway-identity-secret']).toBe(identity);
 }, 120_000);
 
 test('the generated JWT signing-key Secret is kept on an upgrade, with the keys added to it by hand', async () => {
-  const ns = 'kinora-upgrade-jwt';
-  await kubectlOk(['create', 'namespace', ns]);
   const active = '-----BEGIN PRIVATE KEY-----\nactive\n-----END PRIVATE KEY-----\n';
   const previous = '-----BEGIN PRIVATE KEY-----\nprevious\n-----END PRIVATE KEY-----\n';
-  await kubectlOk(
-    ['apply', '--namespace', ns, '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name: 'kinora-jwt-keys',
-        namespace: ns,
-        labels: { 'app.kubernetes.io/managed-by': 'Helm' },
-        annotations: { 'meta.helm.sh/release-name': 'kinora', 'meta.helm.sh/release-namespace': ns },
-      },
-      type: 'Opaque',
-      // A rotation in progress: the new key active, the old one still published.
-      stringData: { 'active.pem': active, 'previous.pem': previous },
-    }),
-  );
-  const rendered = parseManifests(
-    await runOk(helm, ['template', 'kinora', chartDir, '--namespace', ns, '--dry-run=server', '--is-upgrade', '--kubeconfig', k8s!.kubeconfig, ...profileArgs('default')]),
-  );
-  const secret = rendered.find((m) => m.kind === 'Secret' && m.metadata.name === 'kinora-jwt-keys');
-  const decoded = Object.fromEntries(Object.entries(secret!.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
-  expect(decoded).toEqual({ 'active.pem': active, 'previous.pem': previous });
+  // A rotation in progress: the new key active, the old one still published.
+  const data = await upgradeRenderOfLiveSecret('kinora-upgrade-jwt', 'kinora-jwt-keys', { 'active.pem': active, 'previous.pem': previous });
+  expect(data).toEqual({ 'active.pem': active, 'previous.pem': previous });
 }, 120_000);
