@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   buildImages,
-  containerdName,
   createTestDatabase,
   publishImage,
   ensurePodman,
@@ -340,11 +339,4 @@ describeWithPodman('container images', () => {
     }
   }, 300_000);
 
-  test('containerdName qualifies short names the way a node resolves them', () => {
-    expect(containerdName('kinora:dev')).toBe('docker.io/library/kinora:dev');
-    expect(containerdName('team/kinora:dev')).toBe('docker.io/team/kinora:dev');
-    expect(containerdName('ghcr.io/kinora/kinora:1')).toBe('ghcr.io/kinora/kinora:1');
-    expect(containerdName('localhost:5000/kinora:1')).toBe('localhost:5000/kinora:1');
-    expect(containerdName('localhost/kinora:1')).toBe('localhost/kinora:1');
-  });
 });

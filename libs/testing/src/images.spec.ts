@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONTAINERS_CONF, chartRepository, ensurePodman, imageNames, linkedLibraries, prunedFromImage, projectVersion } from './images.js';
+import { CONTAINERS_CONF, chartRepository, containerdName, devImageName, ensurePodman, imageNames, linkedLibraries, prunedFromImage, projectVersion } from './images.js';
 
 describe('prunedFromImage', () => {
   it.each([
@@ -110,5 +110,20 @@ describe('ensurePodman when podman cannot be had', () => {
     const r = await ensurePodman({ bin: '/bin/false' });
     expect(r.podman).toBeNull();
     expect(r.reason).toMatch(/^podman does not work here: podman info exited 1$/);
+  });
+});
+
+describe('names of the development loop (Tilt)', () => {
+  it('containerdName qualifies short names the way a node resolves them', () => {
+    expect(containerdName('kinora:dev')).toBe('docker.io/library/kinora:dev');
+    expect(containerdName('team/kinora:dev')).toBe('docker.io/team/kinora:dev');
+    expect(containerdName('ghcr.io/kinora/kinora:1')).toBe('ghcr.io/kinora/kinora:1');
+    expect(containerdName('localhost:5000/kinora:1')).toBe('localhost:5000/kinora:1');
+    expect(containerdName('localhost/kinora:1')).toBe('localhost/kinora:1');
+  });
+
+  it('devImageName puts -dev before the tag', () => {
+    expect(devImageName('localhost/kinora:0.1.0')).toBe('localhost/kinora-dev:0.1.0');
+    expect(devImageName('localhost:5000/kinora-transcoder:1')).toBe('localhost:5000/kinora-transcoder-dev:1');
   });
 });
