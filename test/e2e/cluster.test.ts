@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { createTestDatabase, getFreePort, startCluster, waitUntil, type ClusterHandle, type TestDatabase } from '@kinora/testing';
+import { startCluster, startEmbedded, waitUntil, type ClusterHandle, type EmbeddedHandle } from '@kinora/testing';
 import { launchChromium, playInPage, startPlaybackServer, type Browser, type PlaybackServer } from '@kinora/testing/browser';
-
-const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 
 // One user's journey through the whole platform, in both modes, with the same answers expected:
 // - cluster mode (`npm run cluster`): every service its own process on Kafka, Redis and a PostgreSQL primary +
@@ -321,53 +319,16 @@ describe('cluster mode (npm run cluster)', () => {
 });
 
 describe('embedded mode (npm start)', () => {
-  let launcher: ChildProcess | undefined;
-  let tdb: TestDatabase;
-  let dataDir: string;
-  let output = '';
+  let embedded: EmbeddedHandle | undefined;
 
   beforeAll(async () => {
     // The launcher as `npm start` runs it, on a test database with its streaming replica.
-    tdb = await createTestDatabase('kinora_e2e');
-    dataDir = mkdtempSync(join(tmpdir(), 'kinora-e2e-data-'));
-    const port = await getFreePort();
-    base = `http://127.0.0.1:${port}`;
-    launcher = spawn(process.execPath, [join(repoRoot, 'apps/kinora/dist/main.js')], {
-      cwd: repoRoot,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: process.env['HOME'] ?? '/tmp',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PUBLIC_URL: base,
-        DATABASE_URL: tdb.url,
-        DATABASE_REPLICA_URLS: tdb.replicaUrl,
-        KINORA_DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        ...COMMON_ENV,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await waitUntil(
-      'the embedded platform is ready',
-      async () => {
-        if (launcher!.exitCode !== null) throw new Error(`the launcher exited: ${output}`);
-        return (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200;
-      },
-      { timeoutMs: 90_000, intervalMs: 250 },
-    );
+    embedded = await startEmbedded({ databasePrefix: 'kinora_e2e', env: COMMON_ENV });
+    base = embedded.url;
   }, 240_000);
 
   afterAll(async () => {
-    if (launcher && launcher.exitCode === null) {
-      const exited = new Promise((r) => launcher!.once('exit', r));
-      launcher.kill('SIGTERM');
-      await exited;
-    }
-    await tdb?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await embedded?.stop();
   }, 60_000);
 
   it('gives the same answers to the same journey (one process, in-process bus, the same counters view)', async () => {

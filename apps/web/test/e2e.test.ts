@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
-import { createTestDatabase, ensureFfmpeg, getFreePort, startCluster, waitUntil, type ClusterHandle, type TestDatabase } from '@kinora/testing';
+import { ensureFfmpeg, startCluster, startEmbedded as startEmbeddedPlatform, waitUntil, type ClusterHandle } from '@kinora/testing';
 import { launchChromium, type Browser } from '@kinora/testing/browser';
 
 // The web app end to end in Debian's Chromium, in both modes: against the platform as `npm start` runs it (the built
@@ -67,52 +67,8 @@ const SETTINGS = { COUNTER_FLUSH_INTERVAL_MS: '500', TRANSCODE_PRESET: 'ultrafas
 
 /** `npm start`: the built launcher on a test database (with its replica), the web app served by its gateway. */
 async function startEmbedded(): Promise<Platform> {
-  const tdb: TestDatabase = await createTestDatabase('kinora_web');
-  const dataDir = mkdtempSync(join(tmpdir(), 'kinora-web-data-'));
-  const port = await getFreePort();
-  const url = `http://127.0.0.1:${port}`;
-  let output = '';
-  const launcher: ChildProcess = spawn(process.execPath, [join(repoRoot, 'apps/kinora/dist/main.js')], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/tmp',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: url,
-      DATABASE_URL: tdb.url,
-      DATABASE_REPLICA_URLS: tdb.replicaUrl,
-      KINORA_DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      ...SETTINGS,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const stop = async () => {
-    if (launcher.exitCode === null) {
-      const exited = new Promise((r) => launcher.once('exit', r));
-      launcher.kill('SIGTERM');
-      await exited;
-    }
-    await tdb.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    await waitUntil(
-      'the platform is ready',
-      async () => {
-        if (launcher.exitCode !== null) throw new Error(`the launcher exited: ${output}`);
-        return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
-      },
-      { timeoutMs: 90_000, intervalMs: 250 },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, logs: () => output.slice(-3000), stop };
+  const platform = await startEmbeddedPlatform({ databasePrefix: 'kinora_web', env: SETTINGS });
+  return { url: platform.url, logs: () => platform.logs().slice(-3000), stop: platform.stop };
 }
 
 /** `npm run cluster`: every service its own process behind two gateways, the web app served from disk by the edge. */

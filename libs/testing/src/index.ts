@@ -16,6 +16,7 @@ export { getFreePort, getFreePorts } from './internal/ports.js';
 export { CONTRACT_OPERATIONS, operationsOf } from './api-contract.js';
 export { HarnessError } from './internal/process.js';
 export { startCluster, type ClusterHandle, type ClusterOptions, type ClusterProcess } from './cluster.js';
+export { startEmbedded, type EmbeddedHandle, type EmbeddedOptions } from './embedded.js';
 export {
   startKubernetes,
   getTestKubernetes,

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getFreePort } from './internal/ports.js';
+import { waitUntil } from './internal/wait.js';
+import { repoRoot } from './internal/workspace.js';
+import { createTestDatabase } from './test-database.js';
+
+export interface EmbeddedOptions {
+  /** Prefix of the test database (`createTestDatabase`). Default `kinora_embedded`. */
+  databasePrefix?: string;
+  /** The launcher's `LOG_LEVEL`. Default `warn`. */
+  logLevel?: string;
+  /** Extra environment of the launcher (e.g. `COUNTER_FLUSH_INTERVAL_MS`, `TRANSCODE_PRESET`). */
+  env?: Record<string, string>;
+  /** How long the launcher may take to answer /readyz (ms). Default 90 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface EmbeddedHandle {
+  /** `http://127.0.0.1:<port>`, also the launcher's PUBLIC_URL. */
+  url: string;
+  /** The launcher's output so far (stdout and stderr). */
+  logs(): string;
+  /** SIGTERM and wait for the exit, then drop the database and the data folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The all-in-one platform as `npm start` runs it: the built launcher (`apps/kinora/dist/main.js`) as its own process
+ * on a fresh test database with its streaming replica, a loopback port and a temp data folder; resolves once /readyz
+ * answers 200. The counterpart of `startCluster` for suites that run a journey in both modes.
+ */
+export async function startEmbedded(options: EmbeddedOptions = {}): Promise<EmbeddedHandle> {
+  const root = repoRoot();
+  const tdb = await createTestDatabase(options.databasePrefix ?? 'kinora_embedded');
+  const dataDir = mkdtempSync(join(tmpdir(), 'kinora-embedded-data-'));
+  const port = await getFreePort();
+  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  const launcher = spawn(process.execPath, [join(root, 'apps/kinora/dist/main.js')], {
+    cwd: root,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/tmp',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: url,
+      DATABASE_URL: tdb.url,
+      DATABASE_REPLICA_URLS: tdb.replicaUrl,
+      KINORA_DATA_DIR: dataDir,
+      LOG_LEVEL: options.logLevel ?? 'warn',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const stop = async (): Promise<void> => {
+    if (launcher.exitCode === null && launcher.signalCode === null) {
+      const exited = new Promise((r) => launcher.once('exit', r));
+      launcher.kill('SIGTERM');
+      await exited;
+    }
+    await tdb.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntil(
+      'the embedded platform is ready',
+      async () => {
+        if (launcher.exitCode !== null) throw new Error(`the launcher exited: ${output}`);
+        return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
+      },
+      { timeoutMs: options.readyTimeoutMs ?? 90_000, intervalMs: 250 },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, logs: () => output, stop };
+}
