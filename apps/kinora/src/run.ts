@@ -1,11 +1,13 @@
 import type { Config } from '@kinora/config';
 import { openDatabase } from '@kinora/db';
 import { createLogger, serve } from '@kinora/observability';
+import { exitWhenPortTaken } from '@kinora/service';
 import { buildKinora } from './app.js';
 
 /** Starts the all-in-one platform (embedded database when `DATABASE_URL` is unset) and drains on SIGTERM. */
 export async function run(config: Readonly<Config>, opts: { started: number; stopTracing: () => Promise<void> }): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'kinora' });
+  await exitWhenPortTaken(config, logger);
   let db: Awaited<ReturnType<typeof openDatabase>>;
   try {
     db = await openDatabase(config, logger, 'kinora');

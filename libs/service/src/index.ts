@@ -1,5 +1,5 @@
 export { ACCESS_TOKEN_AUDIENCE, createServiceApp } from './service-app.js';
 export type { ServiceApp, ServiceAppOptions } from './service-app.js';
-export { runService } from './run.js';
+export { exitWhenPortTaken, runService } from './run.js';
 export type { BuildService, BuildServiceWithoutDatabase, RunServiceOptions } from './run.js';
 export { createCountersView } from './counters.js';

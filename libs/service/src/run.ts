@@ -3,6 +3,7 @@ import { loadConfigOrExit, type Config } from '@kinora/config';
 import { startTracing } from '@kinora/observability/tracing';
 import type { Database } from '@kinora/db';
 import type { Logger } from '@kinora/observability';
+import { assertPortFree } from '@kinora/observability/port-check';
 
 export type BuildService = (config: Config, deps: { database: Database; logger: Logger }) => Promise<FastifyInstance>;
 /** The build function of a service without a database (the gateway). */
@@ -32,6 +33,7 @@ export async function runService(name: string, load: () => Promise<BuildService 
   const stopTracing = startTracing({ endpoint: config.otelEndpoint, serviceName: `kinora-${name}` });
   const [{ openDatabase }, { createLogger, serve }] = await Promise.all([import('@kinora/db'), import('@kinora/observability')]);
   const logger = createLogger({ level: config.logLevel, name });
+  if (opts.listen !== false) await exitWhenPortTaken(config, logger);
   const db = opts.database === false ? undefined : await openDatabase(config, logger, `kinora-${name}`);
   try {
     const build = (await load()) as BuildService;
@@ -52,6 +54,19 @@ export async function runService(name: string, load: () => Promise<BuildService 
     logger.fatal({ err }, 'start-up failed');
     await db?.close().catch(() => {});
     await stopTracing().catch(() => {});
+    process.exit(1);
+  }
+}
+
+/**
+ * A taken `PORT` ends the start-up before anything else starts (the database, consumers), in one line that says
+ * what to change, instead of a stack trace and the noise of everything stopping again.
+ */
+export async function exitWhenPortTaken(config: Pick<Config, 'port' | 'host'>, logger: Pick<Logger, 'fatal'>): Promise<void> {
+  try {
+    await assertPortFree(config.port, config.host);
+  } catch (err) {
+    logger.fatal({ port: config.port, host: config.host }, (err as Error).message);
     process.exit(1);
   }
 }

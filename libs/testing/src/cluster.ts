@@ -6,7 +6,7 @@ import { startPostgres, type PostgresHandle } from './postgres.harness.js';
 import { startRedis, type RedisHandle } from './redis.harness.js';
 import { HarnessError, spawnService, tailFile, type ServiceProcess } from './internal/process.js';
 import { createRunDir, registerPid, removeRunDir } from './internal/run-dir.js';
-import { getFreePorts } from './internal/ports.js';
+import { assertPortFree, getFreePorts } from './internal/ports.js';
 import { ensureDebianPackage } from './internal/system.js';
 import { repoRoot } from './internal/workspace.js';
 
@@ -129,6 +129,8 @@ async function waitReady(p: ServiceProcess, url: string, name: string, logFile: 
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<ClusterHandle> {
+  // A taken edge port fails now, in one line, not after Kafka started (nor "ready" because another program answers).
+  if (options.port !== undefined) await assertPortFree(options.port);
   const root = repoRoot();
   const progress = options.onProgress ?? (() => {});
   const ownDir = options.runDir === undefined;

@@ -12,7 +12,7 @@ export {
   type WaitForReplicaOptions,
 } from './test-database.js';
 export { waitUntil, sleep, type WaitOptions } from './internal/wait.js';
-export { getFreePort, getFreePorts } from './internal/ports.js';
+export { assertPortFree, getFreePort, getFreePorts, PortUnavailableError } from './internal/ports.js';
 export { CONTRACT_OPERATIONS, operationsOf } from './api-contract.js';
 export { HarnessError } from './internal/process.js';
 export { startCluster, type ClusterHandle, type ClusterOptions, type ClusterProcess } from './cluster.js';

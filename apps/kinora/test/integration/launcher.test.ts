@@ -146,6 +146,26 @@ describe('the all-in-one launcher on embedded defaults', () => {
     expect(await running.exited).toBe(0);
   }, 180_000);
 
+  it('stops in one line, before starting the database, when another program holds its port', async () => {
+    const squatter = createServer((_req, res) => res.end('not kinora'));
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve()));
+    const port = (squatter.address() as AddressInfo).port;
+    try {
+      const folder = await mkdtemp(join(tmpdir(), 'kinora-port-taken-'));
+      const taken = start({ PORT: String(port), KINORA_DATA_DIR: folder });
+      children.push(taken);
+      expect(await taken.exited).toBe(1);
+      const lines = taken.output().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, port, msg: expect.stringMatching(new RegExp(`^port 127\\.0\\.0\\.1:${port} is already in use .* PORT=`)) });
+      // Nothing was started: no embedded database folder.
+      expect(existsSync(join(folder, 'postgres'))).toBe(false);
+      await rm(folder, { recursive: true, force: true });
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  }, 60_000);
+
   it('exports OpenTelemetry traces over OTLP/HTTP, continuing the caller\'s trace, and logs its trace id', async () => {
     const received: Buffer[] = [];
     const collector = createServer((req, res) => {

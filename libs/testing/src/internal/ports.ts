@@ -39,3 +39,7 @@ export async function getFreePort(host = '127.0.0.1'): Promise<number> {
   if (port === undefined) throw new Error('no free port found');
   return port;
 }
+
+
+// The start-up check of the platform's own entry points, re-exported for the harness's cluster.
+export { assertPortFree, PortUnavailableError } from '@kinora/observability/port-check';
