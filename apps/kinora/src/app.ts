@@ -9,7 +9,7 @@ import { createAnalyticsModule, type AnalyticsModule } from '@kinora/analytics';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { gatewayPlugin } from '@kinora/gateway';
 import { createBaseApp, type Logger } from '@kinora/observability';
-import { createCountersView } from '@kinora/service';
+import { createCache, createCountersView } from '@kinora/service';
 import { accessTokenIssuer, createUserModule, type ScryptParams } from '@kinora/user';
 import { createVideoModule } from '@kinora/video';
 import { createTranscoderModule } from '@kinora/transcoder';
@@ -89,6 +89,8 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     analytics = mod;
   }
   const counters = createCountersView(app, { config, bus, logger: deps.logger, service: 'kinora', ...(analytics ? { loader: analytics.loader } : {}) });
+  // One cache for the modules of this process: in process, over Redis when REDIS_URL is set (several replicas).
+  const cache = createCache(app, { config, logger: deps.logger, service: 'kinora' });
 
   const user = await createUserModule({
     database: deps.database,
@@ -115,6 +117,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     const video = await createVideoModule({
       ...ctx,
       stats: counters,
+      cache,
       // The uploader's channel, from the user module in-process (kept with the video when it is created).
       channels: {
         channelOf: async (principal) => {
