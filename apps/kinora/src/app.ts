@@ -135,7 +135,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   // Realtime: socket.io on this same server (path /socket.io, namespace /realtime), chat routes, live counts pushed
   // when the counters view reports a change.
   if (config.services.includes('realtime')) {
-    await app.register((await createRealtimeModule({ ...ctx, verifier, counters })).plugin);
+    await app.register((await createRealtimeModule({ ...ctx, verifier, counters, cache })).plugin);
   }
   // Social layer: comments, ratings, subscriptions and notifications. Each keeps its own projection of the videos
   // (from video.lifecycle) and publishes through its outbox table, relayed to the bus.
