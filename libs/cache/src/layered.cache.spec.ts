@@ -27,6 +27,19 @@ describe('MemoryLru', () => {
     expect(lru.size).toBe(2);
   });
 
+  it('moves a hit to the recent end once a quarter of the capacity went by, so a hot key is not evicted', () => {
+    const lru = new MemoryLru<number>({ maxEntries: 8, maxBytes: 1_000 });
+    lru.set('hot', entry(1));
+    for (let i = 0; i < 40; i++) {
+      lru.set(`k${i}`, entry(1));
+      expect(lru.get('hot')?.value).toBe(1);
+    }
+    expect(lru.size).toBe(8);
+    // Without reads it goes like any other.
+    for (let i = 0; i < 8; i++) lru.set(`x${i}`, entry(1));
+    expect(lru.get('hot')).toBeUndefined();
+  });
+
   it('keeps at most maxBytes, and never an entry larger than that alone', () => {
     const lru = new MemoryLru<number>({ maxEntries: 100, maxBytes: 100 });
     lru.set('a', entry(40));
