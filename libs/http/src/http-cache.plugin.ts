@@ -6,7 +6,8 @@ import fp from 'fastify-plugin';
  * How HTTP caches (browsers, the CDN) may keep a GET's answer:
  * - `public`: the same for everybody (feeds, channel lists): `public, max-age, s-maxage` whoever asks.
  * - `public-unless-user`: the same for every anonymous client, but a signed-in client may get more (its own private
- *   or unfinished video): public for requests without `Authorization`, `private, max-age=0` with it. `Vary:
+ *   or unfinished video): public for anonymous requests, `private, max-age=0` for signed-in ones (`Authorization`,
+ *   or a principal the auth plugin set from the gateway's identity). `Vary:
  *   Authorization` either way, so no shared cache hands a signed-in answer to someone else.
  * - `private`: only for the user who asked, never stored (`private, no-store`).
  * Every class but `private` gets a weak `ETag` (a hash of the body) and answers `304` to a matching `If-None-Match`.
@@ -63,7 +64,9 @@ async function httpCache(app: FastifyInstance): Promise<void> {
       return payload;
     }
     if (reply.hasHeader('cache-control')) return payload;
-    reply.header('cache-control', cacheControlFor(cfg, request.headers.authorization !== undefined));
+    // Signed in: a token of its own, or (behind the gateway) the identity the auth plugin put on the request.
+    const authenticated = request.headers.authorization !== undefined || (request as { principal?: unknown }).principal != null;
+    reply.header('cache-control', cacheControlFor(cfg, authenticated));
     if (cfg.class === 'private') return payload;
     if (cfg.class === 'public-unless-user') reply.header('vary', 'Authorization');
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
