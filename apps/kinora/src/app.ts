@@ -97,6 +97,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     config,
     logger: deps.logger,
     stats: counters,
+    cache,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
   });
   app.addHook('onClose', async () => user.close());
