@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
-import { getTestEnv } from '@kinora/testing';
+import { Redis } from 'ioredis';
+import { getTestEnv, startRedis, type RedisHandle } from '@kinora/testing';
 import { buildApp } from '../../src/index.js';
 import { silentLogger, startVideoTestEnv, testUsers, waitFor, type TestUser, type TestUsers, type VideoTestEnv } from './video-harness.js';
 
@@ -191,4 +192,55 @@ describe('feeds through the cache', () => {
     expect(next.json().items).toHaveLength(1);
     expect(next.json().items[0].id).not.toBe(page.json().items[0].id);
   });
+});
+
+describe('the video service when its Redis stops', () => {
+  let redis: RedisHandle;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    app = await buildApp(env.config({ REDIS_URL: redis.url, CACHE_KEY_PREFIX: `test:video-outage:${randomUUID()}` }), {
+      database: env.database,
+      logger: silentLogger,
+      store: env.store,
+      verifier: users.verifier,
+      channels: users.channels,
+      stats: { statsOf: async () => new Map() },
+    });
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+  });
+
+  it('keeps answering reads and changes without Redis, then uses it again once it is back', async () => {
+    const id = await readyVideo(owner);
+    expect((await app.inject({ method: 'GET', url: `/api/v1/videos/${id}` })).statusCode).toBe(200);
+
+    await redis.stop();
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) expect((await app.inject({ method: 'GET', url: `/api/v1/videos/${id}` })).statusCode).toBe(200);
+    const patched = await app.inject({ method: 'PATCH', url: `/api/v1/videos/${id}`, headers: owner.auth, payload: { title: 'Changed while Redis was away' } });
+    expect(patched.statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: `/api/v1/videos/${id}` })).json().title).toBe('Changed while Redis was away');
+    const other = await readyVideo(owner);
+    expect((await app.inject({ method: 'GET', url: `/api/v1/videos/${other}` })).statusCode).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+
+    await redis.start();
+    // A video this instance has not read yet: its load is stored in Redis again once the layer is back.
+    await waitFor('the Redis layer is used again', async () => {
+      const fresh = await readyVideo(owner);
+      await app.inject({ method: 'GET', url: `/api/v1/videos/${fresh}` });
+      const raw = new Redis(redis.url);
+      try {
+        return (await raw.keys('test:video-outage:*:video:*')).length > 0;
+      } finally {
+        raw.disconnect();
+      }
+    }, 15_000);
+  }, 60_000);
 });
