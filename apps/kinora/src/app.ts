@@ -9,7 +9,7 @@ import { createAnalyticsModule, type AnalyticsModule } from '@kinora/analytics';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { gatewayPlugin } from '@kinora/gateway';
 import { createBaseApp, type Logger } from '@kinora/observability';
-import { createCountersView } from '@kinora/service';
+import { createCache, createCountersView } from '@kinora/service';
 import { accessTokenIssuer, createUserModule, type ScryptParams } from '@kinora/user';
 import { createVideoModule } from '@kinora/video';
 import { createTranscoderModule } from '@kinora/transcoder';
@@ -89,12 +89,15 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     analytics = mod;
   }
   const counters = createCountersView(app, { config, bus, logger: deps.logger, service: 'kinora', ...(analytics ? { loader: analytics.loader } : {}) });
+  // One cache for the modules of this process: in process, over Redis when REDIS_URL is set (several replicas).
+  const cache = createCache(app, { config, logger: deps.logger, service: 'kinora' });
 
   const user = await createUserModule({
     database: deps.database,
     config,
     logger: deps.logger,
     stats: counters,
+    cache,
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
   });
   app.addHook('onClose', async () => user.close());
@@ -115,6 +118,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     const video = await createVideoModule({
       ...ctx,
       stats: counters,
+      cache,
       // The uploader's channel, from the user module in-process (kept with the video when it is created).
       channels: {
         channelOf: async (principal) => {
@@ -132,7 +136,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   // Realtime: socket.io on this same server (path /socket.io, namespace /realtime), chat routes, live counts pushed
   // when the counters view reports a change.
   if (config.services.includes('realtime')) {
-    await app.register((await createRealtimeModule({ ...ctx, verifier, counters })).plugin);
+    await app.register((await createRealtimeModule({ ...ctx, verifier, counters, cache })).plugin);
   }
   // Social layer: comments, ratings, subscriptions and notifications. Each keeps its own projection of the videos
   // (from video.lifecycle) and publishes through its outbox table, relayed to the bus.

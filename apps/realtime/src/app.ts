@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Cache } from '@kinora/cache';
 import type { Redis } from 'ioredis';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
@@ -85,6 +86,8 @@ export interface RealtimeModuleOptions {
   videos?: VideoLookup;
   /** Redis for the adapter, presence and the chat rate limit; default a client for `config.redis` (closed with the app). */
   redis?: Redis;
+  /** The process's cache (video access decisions); default: one of the module's own, in process. */
+  cache?: Cache;
   settings?: Partial<RealtimeSettings>;
 }
 
@@ -171,7 +174,7 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
       deleted: (payload, actorId) =>
         bus.publish(TOPICS.liveChat, [toEventMessage(createEvent({ type: REALTIME_EVENT_TYPES.chatMessageDeleted, key: payload.videoId, actor: { type: 'user', id: actorId }, payload }))]),
     };
-    const access = new VideoAccess(videos, settings.videoCacheMs);
+    const access = new VideoAccess(videos, settings.videoCacheMs, opts.cache);
     const chat = new ChatService({
       repo: new ChatRepository(database),
       partitions,

@@ -2,11 +2,12 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import { ACCESS_TOKEN_AUDIENCE, TokenVerifier } from '@kinora/auth';
+import type { Cache } from '@kinora/cache';
 import type { Config } from '@kinora/config';
 import { Database, runMigrations } from '@kinora/db';
 import type { EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
-import { createCountersView, createServiceApp } from '@kinora/service';
+import { createCache, createCountersView, createServiceApp } from '@kinora/service';
 import { KeyDirectory } from './repositories/key-files.repository.js';
 import { KeyRepository } from './repositories/key.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
@@ -32,6 +33,8 @@ export interface UserModuleOptions {
   keyCacheMs?: number;
   /** How often the key folder (`JWT_KEYS_DIR`) is checked for changes (default 10 s). */
   keyDirPollMs?: number;
+  /** The process's cache (channels); without it every channel read queries the database. */
+  cache?: Cache;
 }
 
 export interface UserModule {
@@ -71,7 +74,7 @@ export async function createUserModule(opts: UserModuleOptions): Promise<UserMod
     new SessionRepository(opts.database),
     tokens,
     new PasswordHasher(opts.scrypt),
-    { refreshTokenTtlSec: opts.config.refreshTokenTtlSec, ...(opts.stats ? { stats: opts.stats } : {}) },
+    { refreshTokenTtlSec: opts.config.refreshTokenTtlSec, ...(opts.stats ? { stats: opts.stats } : {}), ...(opts.cache ? { cache: opts.cache } : {}) },
   );
   const plugin: FastifyPluginAsync = async (app) => {
     app.addHook('onClose', async () => keyDir?.close());
@@ -117,6 +120,7 @@ export async function buildApp(
     config,
     logger: deps.logger,
     stats,
+    cache: createCache(app, { config, logger: deps.logger, service: 'user' }),
     ...(deps.scrypt ? { scrypt: deps.scrypt } : {}),
     ...(deps.keyCacheMs !== undefined ? { keyCacheMs: deps.keyCacheMs } : {}),
     ...(deps.keyDirPollMs !== undefined ? { keyDirPollMs: deps.keyDirPollMs } : {}),

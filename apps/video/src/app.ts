@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { MemoryLocker, Server as TusServer } from '@tus/server';
 import type { TokenVerifier } from '@kinora/auth';
+import { LayeredCache, type Cache } from '@kinora/cache';
 import type { Config } from '@kinora/config';
 import { Database, runMigrations } from '@kinora/db';
 import {
@@ -13,13 +14,14 @@ import {
   type TransactionalPublisher,
 } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
-import { createCountersView, createServiceApp } from '@kinora/service';
+import { createCache, createCountersView, createServiceApp } from '@kinora/service';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { LifecyclePublisher } from './events/lifecycle.events.js';
 import { consumeTranscoded } from './events/transcoded.consumer.js';
 import { zeroStats, type ChannelDirectory, type VideoStatsReader } from './ports.js';
 import { ObjectStoreDataStore } from './repositories/object-store.datastore.js';
 import { UploadRepository } from './repositories/upload.repository.js';
+import { VIDEO_CLASS, VideoCache } from './repositories/video.cache.js';
 import { VideoRepository } from './repositories/video.repository.js';
 import { mediaRoutes } from './routes/media/media.routes.js';
 import { UPLOADS_PATH, uploadsRoutes } from './routes/uploads/uploads.routes.js';
@@ -30,7 +32,7 @@ import { MediaSigner } from './services/media.signer.js';
 import { ProcessingService } from './services/processing.service.js';
 import { loadOrCreateSigningKey } from './services/signing-key.js';
 import { VideoPresenter } from './services/video.presenter.js';
-import { VideoService } from './services/video.service.js';
+import { VideoService, type VideoChangedHook } from './services/video.service.js';
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
 
@@ -59,6 +61,11 @@ export interface VideoModuleOptions {
   signedUrlTtlSec?: number;
   /** Consume `video.transcoded` (default true). */
   consumeTranscoded?: boolean;
+  /**
+   * The process's cache (video metadata, first feed pages, media access decisions), shared with the other modules
+   * of the process; changes evict through it on every instance. Default: a cache of this module's own, in process.
+   */
+  cache?: Cache;
 }
 
 export interface VideoModule {
@@ -84,8 +91,15 @@ export async function createVideoModule(opts: VideoModuleOptions): Promise<Video
   const uploadRepo = new UploadRepository(opts.database);
   const events = new LifecyclePublisher(opts.publisher ?? new OutboxWriter({ schema: 'videos', onCommitted: () => relay.wake() }));
   const presenter = new VideoPresenter(opts.config.publicUrl, signer);
-  const access = new MediaAccess(videoRepo);
-  const onChanged = (id: string) => access.invalidate(id);
+  const cache = opts.cache ?? new LayeredCache();
+  const videoCache = new VideoCache(cache, videoRepo);
+  const access = new MediaAccess(videoRepo, cache);
+  const onChanged: VideoChangedHook = async (id, change = {}) => {
+    const jobs = [access.invalidate(id)];
+    if (change.feeds === false) jobs.push(cache.invalidate(VIDEO_CLASS, id.toLowerCase()));
+    else jobs.push(videoCache.invalidate(id, change.channelId));
+    await Promise.all(jobs);
+  };
   const videos = new VideoService({
     db: opts.database,
     videos: videoRepo,
@@ -97,6 +111,7 @@ export async function createVideoModule(opts: VideoModuleOptions): Promise<Video
     store: opts.store,
     logger,
     onChanged,
+    cache: videoCache,
   });
   const datastore = new ObjectStoreDataStore(uploadRepo, opts.store, {
     ...(opts.uploadPartSizeBytes !== undefined ? { partSizeBytes: opts.uploadPartSizeBytes } : {}),
@@ -163,6 +178,8 @@ export interface VideoAppDeps {
   /** Default: analytics' counters at `ANALYTICS_SERVICE_URL`, kept current by the `analytics.counters` events. */
   stats?: VideoStatsReader;
   uploadPartSizeBytes?: number;
+  /** Default: in process, over Redis when `REDIS_URL` is set (`createCache`). */
+  cache?: Cache;
 }
 
 /**
@@ -189,6 +206,7 @@ export async function buildApp(config: Config, deps: VideoAppDeps): Promise<Fast
     store,
     channels: deps.channels ?? httpChannelDirectory(userUrl),
     stats: deps.stats ?? createCountersView(app, { config, bus, logger: deps.logger, service: 'video' }),
+    cache: deps.cache ?? createCache(app, { config, logger: deps.logger, service: 'video' }),
     ...(deps.uploadPartSizeBytes !== undefined ? { uploadPartSizeBytes: deps.uploadPartSizeBytes } : {}),
   });
   await app.register(mod.plugin);

@@ -255,6 +255,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ COUNTER_CONSUMER_GROUP: 'a/b' })).toThrow(/COUNTER_CONSUMER_GROUP must be a consumer group name/);
   });
 
+  it('reads the cache key prefix and the bounds of the in-process cache layer', () => {
+    expect(loadConfig({}).cache).toEqual({ keyPrefix: 'kinora:cache', maxEntries: 50_000, maxBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ CACHE_KEY_PREFIX: 'eu-1:cache', CACHE_MAX_ENTRIES: '1000', CACHE_MAX_MB: '8' }).cache).toEqual({ keyPrefix: 'eu-1:cache', maxEntries: 1000, maxBytes: 8 * 1024 * 1024 });
+    expect(() => loadConfig({ CACHE_KEY_PREFIX: 'a b' })).toThrow(/CACHE_KEY_PREFIX must be letters, digits and : _ \. - \(at most 64\) \(got "a b"\)/);
+    expect(() => loadConfig({ CACHE_MAX_ENTRIES: '0' })).toThrow(/CACHE_MAX_ENTRIES must be an integer between 1 and 10000000/);
+    expect(() => loadConfig({ CACHE_MAX_MB: 'x' })).toThrow(/CACHE_MAX_MB/);
+  });
+
   it('reads the transcode runner: local by default, kubernetes with a namespace, image, parallelism and kubeconfig', () => {
     const d = loadConfig({}, '/srv');
     expect(d.transcodeRunner).toBe('local');

@@ -154,6 +154,12 @@ export interface Config {
   rateLimitFailMode: RateLimitFailMode;
   /** How long a rate-limit check waits for Redis before the fail mode applies (ms). */
   rateLimitStoreTimeoutMs: number;
+  /**
+   * The process's cache (libs/cache): `CACHE_KEY_PREFIX` of its Redis keys and invalidation channel (default
+   * `kinora:cache`; deployments sharing one Redis need their own), bounds of its in-process layer
+   * (`CACHE_MAX_ENTRIES`, default 50000; `CACHE_MAX_MB`, default 64).
+   */
+  cache: { keyPrefix: string; maxEntries: number; maxBytes: number };
   /** Base URLs of services reached over HTTP through the gateway (cluster mode), from `<NAME>_SERVICE_URL`. */
   upstreams: Readonly<Partial<Record<UpstreamService, string>>>;
   /**
@@ -352,6 +358,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
 
   const redis = redisConnection(env);
+  const cacheKeyPrefix = str(env, 'CACHE_KEY_PREFIX') ?? 'kinora:cache';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(cacheKeyPrefix)) throw new ConfigError('CACHE_KEY_PREFIX', 'letters, digits and : _ . - (at most 64)', cacheKeyPrefix);
   const realtimeWorkers = int(env, 'REALTIME_WORKERS', 1, 1, 64);
   if (realtimeWorkers > 1 && !redis) throw new ConfigError('REALTIME_WORKERS', '1 unless REDIS_URL is set (workers share clients through Redis)', String(realtimeWorkers));
   const rateLimitFailMode = (str(env, 'RATE_LIMIT_FAIL_MODE') ?? 'open') as RateLimitFailMode;
@@ -443,6 +451,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     realtimeWorkers,
     rateLimitFailMode,
+    cache: {
+      keyPrefix: cacheKeyPrefix,
+      maxEntries: int(env, 'CACHE_MAX_ENTRIES', 50_000, 1, 10_000_000),
+      maxBytes: int(env, 'CACHE_MAX_MB', 64, 1, 65_536) * 1024 * 1024,
+    },
     rateLimitStoreTimeoutMs: int(env, 'RATE_LIMIT_STORE_TIMEOUT_MS', 200, 10, 10_000),
     upstreams,
     gatewayIdentitySecret,

@@ -2,7 +2,7 @@ import type {} from '@kinora/http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { clientErrorHandler, frameworkErrorHandler, problemPlugin } from '@kinora/http';
+import { clientErrorHandler, frameworkErrorHandler, httpCachePlugin, problemPlugin } from '@kinora/http';
 import { deferredChildLoggerFactory, type Logger } from './logger.js';
 import { genReqId, observabilityPlugin } from './observability.plugin.js';
 import type { Registry } from 'prom-client';
@@ -46,6 +46,8 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
   // JSON only: without this Fastify would parse text/plain and answer 400 instead of 415.
   app.removeContentTypeParser('text/plain');
   await app.register(problemPlugin);
+  // ETag/304 and Cache-Control for the GET routes that declare `config.httpCache`.
+  await app.register(httpCachePlugin);
   await app.register(observabilityPlugin, opts.registry ? { registry: opts.registry } : {});
   if (opts.openapi) {
     await app.register(swagger, {

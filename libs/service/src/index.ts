@@ -3,3 +3,4 @@ export type { ServiceApp, ServiceAppOptions } from './service-app.js';
 export { exitWhenPortTaken, runService } from './run.js';
 export type { BuildService, BuildServiceWithoutDatabase, RunServiceOptions } from './run.js';
 export { createCountersView } from './counters.js';
+export { createCache } from './cache.js';

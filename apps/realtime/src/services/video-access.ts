@@ -1,31 +1,24 @@
+import { keyClass, LayeredCache, type Cache, type KeyClass } from '@kinora/cache';
 import { canSee, type VideoAccessInfo, type VideoLookup } from '../ports.js';
 
 /**
- * Who may see a video, from the video lookup with a short cache (one lookup per video at a time): joins and chat
- * messages of a popular video must not each cost a query. A change of visibility reaches realtime within `ttlMs`.
+ * Who may see a video, from the video lookup through the process's cache (an in-process key class: one lookup per
+ * video at a time, unknown videos remembered as briefly as known ones): joins and chat messages of a popular video
+ * must not each cost a query. A change of visibility reaches realtime within `ttlMs`.
  */
 export class VideoAccess {
-  private readonly cache = new Map<string, { info: VideoAccessInfo | null; until: number }>();
-  private readonly inflight = new Map<string, Promise<VideoAccessInfo | null>>();
+  private readonly cls: KeyClass<VideoAccessInfo>;
 
   constructor(
     private readonly lookup: VideoLookup,
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
+    ttlMs: number,
+    private readonly cache: Cache = new LayeredCache({ maxEntries: 10_000 }),
+  ) {
+    this.cls = keyClass<VideoAccessInfo>({ name: 'realtime_video_access', ttlMs, negativeTtlMs: ttlMs, shared: false });
+  }
 
-  async get(videoId: string): Promise<VideoAccessInfo | null> {
-    const hit = this.cache.get(videoId);
-    if (hit && hit.until > Date.now()) return hit.info;
-    let p = this.inflight.get(videoId);
-    if (!p) {
-      p = this.lookup(videoId).finally(() => this.inflight.delete(videoId));
-      this.inflight.set(videoId, p);
-    }
-    const info = await p;
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(videoId, { info, until: Date.now() + this.ttlMs });
-    return info;
+  get(videoId: string): Promise<VideoAccessInfo | null> {
+    return this.cache.get(this.cls, videoId, () => this.lookup(videoId));
   }
 
   /** The video when `userId` (null: anonymous) may see it, else null. */

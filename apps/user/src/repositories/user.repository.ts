@@ -67,8 +67,8 @@ export class UserRepository {
       .where(eq(users.id, id));
   }
 
-  async findChannel(id: string): Promise<ChannelRow | undefined> {
-    const [row] = await this.db.reader().select().from(channels).where(eq(channels.id, id)).limit(1);
+  async findChannel(id: string, opts: { primary?: boolean } = {}): Promise<ChannelRow | undefined> {
+    const [row] = await (opts.primary ? this.db.primaryDrizzle : this.db.reader()).select().from(channels).where(eq(channels.id, id)).limit(1);
     return row;
   }
 

@@ -1,4 +1,5 @@
 import { uuidv7 } from 'uuidv7';
+import { CACHE_TTLS, keyClass, type Cache } from '@kinora/cache';
 import type { AuthResult, Channel, Principal, RegisterBody, UpdateChannelBody, UpdateMeBody, User } from '@kinora/contracts';
 import { userErrors } from '../errors.js';
 import { UniqueViolation, type UserRepository, type UserWithChannel } from '../repositories/user.repository.js';
@@ -29,13 +30,23 @@ export interface ChannelStatsReader {
 
 export const noChannelStats: ChannelStatsReader = { channelStats: async () => ({ subscriberCount: 0, videoCount: 0 }) };
 
+/** Channels (public metadata): evicted on every instance when their owner changes them. */
+export const CHANNEL_CLASS = keyClass<ChannelRow>({
+  name: 'channel',
+  ...CACHE_TTLS.metadata,
+  decode: (text) => {
+    const row = JSON.parse(text) as ChannelRow;
+    return { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
+  },
+});
+
 export class AccountService {
   constructor(
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly tokens: TokenService,
     private readonly hasher: PasswordHasher,
-    private readonly opts: { refreshTokenTtlSec: number; stats?: ChannelStatsReader },
+    private readonly opts: { refreshTokenTtlSec: number; stats?: ChannelStatsReader; cache?: Cache },
   ) {}
 
   async register(body: RegisterBody): Promise<AuthResult> {
@@ -130,15 +141,25 @@ export class AccountService {
     return toUser({ ...current, ...(patch.displayName !== undefined ? { displayName: patch.displayName } : {}) });
   }
 
+  /**
+   * A channel (public), through the cache when there is one: fills read the primary, so a fill right after a change
+   * never stores what a lagging replica still has.
+   */
   async channel(id: string): Promise<Channel> {
-    const row = await this.users.findChannel(id);
+    const key = id.toLowerCase();
+    const row = this.opts.cache
+      ? await this.opts.cache.get(CHANNEL_CLASS, key, async () => (await this.users.findChannel(key, { primary: true })) ?? null)
+      : await this.users.findChannel(id);
     if (!row) throw userErrors.CHANNEL_NOT_FOUND('No channel with this id');
     return this.toChannel(row);
   }
 
   async updateChannel(principal: Principal, id: string, body: UpdateChannelBody): Promise<Channel> {
     const updated = await this.users.updateChannel(id, principal.userId, body);
-    if (updated) return this.toChannel(updated);
+    if (updated) {
+      await this.opts.cache?.invalidate(CHANNEL_CLASS, id.toLowerCase());
+      return this.toChannel(updated);
+    }
     // Channels are public: someone else's is a 403, a missing one a 404.
     const exists = await this.users.findChannel(id);
     if (!exists) throw userErrors.CHANNEL_NOT_FOUND('No channel with this id');

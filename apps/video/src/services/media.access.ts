@@ -1,17 +1,17 @@
+import { keyClass, type Cache } from '@kinora/cache';
 import type { VideoRepository } from '../repositories/video.repository.js';
 
 /**
- * Whether a video's media may be served without a signature (public and ready) and whether it exists at all,
- * cached for a few seconds per video: a player fetches a segment every few seconds and should not cost a query
- * each time. A change (made private, deleted) reaches the media route within `ttlMs`.
+ * Whether a video's media may be served without a signature, per video, in process only (a hot decision): a
+ * player fetches a segment every few seconds and should not cost a query each time. A change evicts it on every
+ * instance (the cache's invalidation feed); without Redis, another instance's change reaches it within the TTL.
  */
-export class MediaAccess {
-  private readonly cache = new Map<string, { at: number; value: { public: boolean } | null }>();
+export const MEDIA_ACCESS_CLASS = keyClass<{ public: boolean }>({ name: 'media_access', ttlMs: 5_000, negativeTtlMs: 5_000, shared: false });
 
+export class MediaAccess {
   constructor(
     private readonly videos: VideoRepository,
-    private readonly ttlMs = 5000,
-    private readonly maxEntries = 10_000,
+    private readonly cache: Cache,
   ) {}
 
   async isPublic(videoId: string): Promise<boolean> {
@@ -22,18 +22,12 @@ export class MediaAccess {
     return (await this.lookup(videoId)) !== null;
   }
 
-  /** Forgets a video (after a change made in this process). */
-  invalidate(videoId: string): void {
-    this.cache.delete(videoId);
+  /** Forgets a video (after a change committed). */
+  invalidate(videoId: string): Promise<void> {
+    return this.cache.invalidate(MEDIA_ACCESS_CLASS, videoId);
   }
 
-  private async lookup(videoId: string): Promise<{ public: boolean } | null> {
-    const now = Date.now();
-    const hit = this.cache.get(videoId);
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
-    const value = await this.videos.mediaAccess(videoId);
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(videoId, { at: now, value });
-    return value;
+  private lookup(videoId: string): Promise<{ public: boolean } | null> {
+    return this.cache.get(MEDIA_ACCESS_CLASS, videoId, () => this.videos.mediaAccess(videoId));
   }
 }

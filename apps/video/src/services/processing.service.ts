@@ -5,7 +5,7 @@ import { VIDEO_SERVICE_ACTOR, type LifecyclePublisher } from '../events/lifecycl
 import { partsPrefix, uploadKey, type ObjectStoreDataStore } from '../repositories/object-store.datastore.js';
 import type { UploadRepository } from '../repositories/upload.repository.js';
 import type { VideoPatch, VideoRepository } from '../repositories/video.repository.js';
-import type { ServiceLogger, VideoService } from './video.service.js';
+import type { ServiceLogger, VideoChangedHook, VideoService } from './video.service.js';
 
 const MAX_REASON = 2000;
 
@@ -18,8 +18,8 @@ export interface ProcessingServiceDeps {
   store: ObjectStore;
   videoService: VideoService;
   logger: ServiceLogger;
-  /** Told after a change commits, so cached media access decisions are dropped. */
-  onChanged?: (videoId: string) => void;
+  /** Told after a change commits, so cached copies are dropped. */
+  onChanged?: VideoChangedHook;
 }
 
 /**
@@ -47,6 +47,7 @@ export class ProcessingService {
       );
     });
     this.d.events.committed();
+    await this.d.onChanged?.(videoId, { feeds: false });
     await this.d.store.deletePrefix(partsPrefix(videoId)).catch((err: unknown) => this.d.logger.warn({ err, videoId }, 'could not remove upload parts'));
   }
 
@@ -64,11 +65,12 @@ export class ProcessingService {
 
   /** Progress only matters while processing; it is not part of the lifecycle snapshot (no event, no version). */
   async progress(e: TranscodeProgressV1): Promise<void> {
-    await this.d.db.execute(
+    const { rowCount } = await this.d.db.execute(
       `UPDATE videos.videos SET progress = $2, updated_at = now()
        WHERE id = $1 AND state = 'processing' AND deleted_at IS NULL AND (progress IS NULL OR progress < $2)`,
       [e.videoId, Math.min(1, Math.max(0, e.progress))],
     );
+    if (rowCount) await this.d.onChanged?.(e.videoId, { feeds: false });
   }
 
   async succeeded(e: TranscodeSucceededV1): Promise<void> {
@@ -79,9 +81,11 @@ export class ProcessingService {
         return;
       }
     }
+    let channelId: string | undefined;
     const orphaned = await this.d.db.transaction(async (client) => {
       const v = await this.d.videos.lock(client, e.videoId);
       if (!v) return false;
+      channelId = v.channelId;
       if (v.deletedAt) return true;
       // A redelivery, or a report about an upload that was replaced: nothing to do.
       if (v.state !== 'processing' && v.state !== 'failed') return false;
@@ -104,7 +108,7 @@ export class ProcessingService {
       return false;
     });
     this.d.events.committed();
-    this.d.onChanged?.(e.videoId);
+    await this.d.onChanged?.(e.videoId, channelId !== undefined ? { channelId } : {});
     // The video was deleted while it was being transcoded: the outputs arrived after the media was removed.
     if (orphaned) await this.d.videoService.removeMedia(e.videoId);
   }
@@ -118,6 +122,6 @@ export class ProcessingService {
       await this.d.events.changed(client, updated, VIDEO_SERVICE_ACTOR);
     });
     this.d.events.committed();
-    this.d.onChanged?.(e.videoId);
+    await this.d.onChanged?.(e.videoId, { feeds: false });
   }
 }

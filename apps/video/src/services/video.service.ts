@@ -9,6 +9,7 @@ import type { LifecyclePublisher } from '../events/lifecycle.events.js';
 import type { ChannelDirectory, VideoStatsReader } from '../ports.js';
 import { partsPrefix, uploadKey } from '../repositories/object-store.datastore.js';
 import type { UploadRepository } from '../repositories/upload.repository.js';
+import { FEED_CACHE_ITEMS, type VideoCache } from '../repositories/video.cache.js';
 import type { PageRequest, VideoPatch, VideoRecord, VideoRepository } from '../repositories/video.repository.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { VideoPresenter } from './video.presenter.js';
@@ -64,11 +65,19 @@ export interface VideoServiceDeps {
   presenter: VideoPresenter;
   store: ObjectStore;
   logger: ServiceLogger;
-  /** Told after a change commits, so cached media access decisions are dropped. */
-  onChanged?: (videoId: string) => void;
+  /**
+   * Told after a change commits, so cached copies are dropped (media access decisions, the row and the first pages
+   * of feeds in the cache); awaited, so the writer's next read sees the change.
+   */
+  onChanged?: VideoChangedHook;
+  /** Metadata and first feed pages through the cache; without it every read queries the database. */
+  cache?: VideoCache;
   /** How long creation waits for the uploader's channel to show up (replicas lagging a registration). */
   channelWaitMs?: number;
 }
+
+/** After a change of `videoId` committed; `feeds` false when the video cannot be in a feed before or after. */
+export type VideoChangedHook = (videoId: string, change?: { channelId?: string; feeds?: boolean }) => void | Promise<void>;
 
 /** Videos as the API sees them: creation, reads with visibility rules, changes, deletion, lists and search. */
 export class VideoService {
@@ -95,6 +104,8 @@ export class VideoService {
       return created;
     });
     this.d.events.committed();
+    // A read of this id before it existed may have been remembered as "not found".
+    await this.d.onChanged?.(v.id, { feeds: false });
     return this.d.presenter.toVideo(v, { isOwner: true });
   }
 
@@ -116,7 +127,7 @@ export class VideoService {
 
   /** A video the viewer may see; 404 otherwise (existence of others' private or unfinished videos is not revealed). */
   async get(viewer: Principal | null, id: string): Promise<Video> {
-    const v = await this.d.videos.findById(id);
+    const v = this.d.cache ? await this.d.cache.byId(id) : await this.d.videos.findById(id);
     if (!v || !canView(v, viewer)) throw videoErrors.VIDEO_NOT_FOUND('No video with this id');
     const stats = await this.d.stats.statsOf([v.id]);
     return this.d.presenter.toVideo(v, { isOwner: viewer?.userId === v.ownerId, ...this.statsFor(stats, v.id) });
@@ -151,14 +162,14 @@ export class VideoService {
       return updated;
     });
     this.d.events.committed();
-    this.d.onChanged?.(id);
+    await this.d.onChanged?.(id, { channelId: v.channelId });
     const stats = await this.d.stats.statsOf([v.id]);
     return this.d.presenter.toVideo(v, { isOwner: true, ...this.statsFor(stats, v.id) });
   }
 
   /** Deletes the video (a tombstone row stays), its upload and its media, and publishes a `deleted` snapshot. */
   async remove(principal: Principal, id: string): Promise<void> {
-    await this.requireOwned(principal, id);
+    const owned = await this.requireOwned(principal, id);
     await this.d.db.transaction(async (client) => {
       const current = await this.d.videos.lock(client, id);
       if (!current || current.deletedAt) return;
@@ -167,7 +178,7 @@ export class VideoService {
       await this.d.events.changed(client, deleted, userActor(principal), true);
     });
     this.d.events.committed();
-    this.d.onChanged?.(id);
+    await this.d.onChanged?.(id, { channelId: owned.channelId });
     await this.removeMedia(id);
   }
 
@@ -183,6 +194,11 @@ export class VideoService {
   }
 
   async list(sort: VideoSort, limit: number, cursor?: string): Promise<Page<Video>> {
+    if (!cursor && this.d.cache && limit <= FEED_CACHE_ITEMS) {
+      const rows = await this.d.cache.firstPage(sort);
+      const cursorOf = sort === 'trending' ? (v: VideoRecord) => encodeCursor(v.trendingScore ?? 0, v.id) : (v: VideoRecord) => encodeCursor(v.publishedAt!.toISOString(), v.id);
+      return this.page(rows.slice(0, limit + 1), limit, cursorOf);
+    }
     if (sort === 'trending') {
       const page: PageRequest = { limit, ...(cursor ? { after: decodeCursor(cursor, 'number') } : {}) };
       const rows = await this.d.videos.listTrending(page);
@@ -195,6 +211,10 @@ export class VideoService {
 
   /** Public ready videos of a channel. An unknown channel is an empty list: channels belong to the user service. */
   async channelVideos(channelId: string, limit: number, cursor?: string): Promise<Page<Video>> {
+    if (!cursor && this.d.cache && limit <= FEED_CACHE_ITEMS) {
+      const rows = await this.d.cache.channelFirstPage(channelId);
+      return this.page(rows.slice(0, limit + 1), limit, (v) => encodeCursor(v.publishedAt!.toISOString(), v.id));
+    }
     const page: PageRequest = { limit, ...(cursor ? { after: decodeCursor(cursor, 'time') } : {}) };
     const rows = await this.d.videos.listRecent(page, channelId);
     return this.page(rows, limit, (v) => encodeCursor(v.publishedAt!.toISOString(), v.id));

@@ -3,7 +3,7 @@ import { RATE, jobVariable, namespaceVariable, sel, timeseries, type DashboardSp
 export const services: DashboardSpec = {
   name: 'services',
   title: 'Kinora / Services',
-  description: 'Any Kinora service (the `job` variable): rate, errors and duration, and its Node.js runtime per pod (event loop, memory, GC, CPU, handles).',
+  description: 'Any Kinora service (the `job` variable): rate, errors and duration, its cache (hit ratio per layer and key class, loads, invalidations) and its Node.js runtime per pod (event loop, memory, GC, CPU, handles).',
   variables: [namespaceVariable, jobVariable('http_request_duration_seconds_count')],
   sections: [
     {
@@ -53,6 +53,54 @@ export const services: DashboardSpec = {
           queries: [{ expr: `topk(10, histogram_quantile(0.99, sum by (job, route, le) (rate(http_request_duration_seconds_bucket${sel()}${RATE}))))`, legend: '{{job}} {{route}}' }],
           unit: 's',
           span: 12,
+          min: 0,
+        }),
+      ],
+    },
+    {
+      row: 'Cache',
+      panels: [
+        timeseries({
+          title: 'Hit ratio by key class',
+          description: 'Share of cache lookups answered by a cache layer (process memory or Redis, fresh or stale) rather than a load from the database, per key class. The read-path goal is 99%.',
+          queries: [
+            {
+              expr: `1 - sum by (class) (rate(kinora_cache_loads_total${sel()}${RATE})) / sum by (class) (rate(kinora_cache_requests_total${sel('layer="memory"')}${RATE}))`,
+              legend: '{{class}}',
+            },
+          ],
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+        }),
+        timeseries({
+          title: 'Lookups/s by layer and result',
+          description: 'Cache lookups per second: memory hits, misses that went on to Redis, Redis hits and misses (then a load), and stale values served while one refresh runs.',
+          queries: [{ expr: `sum by (layer, result) (rate(kinora_cache_requests_total${sel()}${RATE}))`, legend: '{{layer}} {{result}}' }],
+          unit: 'ops',
+        }),
+        timeseries({
+          title: 'Loads/s and Redis errors/s',
+          description: 'Loads from the database after misses, by result (ok, not_found: remembered briefly, error), and Redis operations that failed (the requests were answered without the Redis layer).',
+          queries: [
+            { expr: `sum by (class, result) (rate(kinora_cache_loads_total${sel()}${RATE}))`, legend: 'load {{class}} {{result}}' },
+            { expr: `sum by (op) (rate(kinora_cache_redis_errors_total${sel()}${RATE}))`, legend: 'redis error {{op}}' },
+          ],
+          unit: 'ops',
+        }),
+        timeseries({
+          title: 'Invalidations/s',
+          description: 'Keys evicted per second by a change: local (this pod made the change) or remote (heard over Redis pub/sub from another pod).',
+          queries: [{ expr: `sum by (class, source) (rate(kinora_cache_invalidations_total${sel()}${RATE}))`, legend: '{{class}} {{source}}' }],
+          unit: 'ops',
+        }),
+        timeseries({
+          title: 'In-process cache size',
+          description: 'Entries and approximate bytes held by the in-process layer of each pod (bounded by CACHE_MAX_ENTRIES and CACHE_MAX_MB).',
+          queries: [
+            { expr: `sum by (instance) (kinora_cache_memory_bytes${sel()})`, legend: '{{instance}} bytes' },
+          ],
+          unit: 'bytes',
           min: 0,
         }),
       ],

@@ -12,7 +12,11 @@ export const channelsRoutes: FastifyPluginAsync<{ accounts: AccountService }> = 
 
   r.get(
     '/api/v1/channels/:channelId',
-    { schema: { tags, summary: 'A channel', params: ParamsSchema, response: { 200: ChannelSchema, ...problemResponses(400, 404) } } },
+    {
+      // Public metadata, the same for everybody (docs/caching.md).
+      config: { httpCache: { class: 'public', maxAgeSec: 0, sMaxAgeSec: 60 } },
+      schema: { tags, summary: 'A channel', params: ParamsSchema, response: { 200: ChannelSchema, ...problemResponses(400, 404) } },
+    },
     async (request) => accounts.channel(request.params.channelId),
   );
 

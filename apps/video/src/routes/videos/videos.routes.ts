@@ -18,6 +18,14 @@ const IdParams = Type.Object({ id: UuidSchema }, { additionalProperties: false }
 const ChannelParams = Type.Object({ channelId: UuidSchema }, { additionalProperties: false });
 const VideoPage = PageSchema(VideoSchema);
 
+/**
+ * HTTP caching (docs/caching.md): a video's answer depends on who asks (its owner sees it private or unfinished),
+ * so only anonymous answers are public; lists hold public videos only and are the same for everybody. The CDN keeps
+ * them briefly (a video made private leaves its cache within `s-maxage`); browsers revalidate with the ETag.
+ */
+const VIDEO_HTTP_CACHE = { class: 'public-unless-user', maxAgeSec: 0, sMaxAgeSec: 30 } as const;
+const LIST_HTTP_CACHE = { class: 'public', maxAgeSec: 0, sMaxAgeSec: 30 } as const;
+
 export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async (app, { videos }) => {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['videos'];
@@ -44,6 +52,7 @@ export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async 
   r.get(
     '/api/v1/videos/:id',
     {
+      config: { httpCache: VIDEO_HTTP_CACHE },
       schema: {
         tags,
         summary: "A video (another user's private or unfinished video is 404)",
@@ -91,6 +100,7 @@ export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async 
   r.get(
     '/api/v1/videos',
     {
+      config: { httpCache: LIST_HTTP_CACHE },
       schema: {
         tags,
         summary: 'Public ready videos, newest first (`recent`) or by a time-decayed score (`trending`)',
@@ -104,6 +114,7 @@ export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async 
   r.get(
     '/api/v1/search',
     {
+      config: { httpCache: LIST_HTTP_CACHE },
       schema: {
         tags,
         summary: 'Full-text search over public ready videos (title, then tags, then description), by relevance',
@@ -117,6 +128,7 @@ export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async 
   r.get(
     '/api/v1/channels/:channelId/videos',
     {
+      config: { httpCache: LIST_HTTP_CACHE },
       schema: {
         tags: ['channels'],
         summary: "A channel's public ready videos, newest first (an unknown channel has none)",
