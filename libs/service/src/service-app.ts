@@ -43,8 +43,8 @@ export interface ServiceApp<B extends EventBus | undefined = EventBus> {
 /**
  * What every standalone Kinora service starts from: the base app (problems, health, metrics, its own OpenAPI
  * document), the database plugin, the event bus, and authentication (the gateway's signed identity when
- * `GATEWAY_IDENTITY_SECRET` is set, else bearer tokens; the caller becomes the database principal, so its reads
- * follow its own writes). Each part can be given or left out (options above). The service then registers its
+ * `GATEWAY_IDENTITY_SECRET` is set, else bearer tokens; the caller becomes the database principal: its reads
+ * follow its own writes, see libs/db). Each part can be given or left out (options above). The service then registers its
  * module. Nothing listens yet.
  */
 export async function createServiceApp(opts: ServiceAppOptions & { bus: false }): Promise<ServiceApp<undefined>>;
