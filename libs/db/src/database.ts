@@ -103,6 +103,11 @@ function primaryUnavailable(): Error {
 /** A server the health checks follow: a primary or a replica, its pool, its drizzle. */
 class Server {
   up = true;
+  /**
+   * Answered once: only then does "down" fail queries at once. A server never reached (a wrong URL at start-up)
+   * lets its own connection error through, which says what is wrong.
+   */
+  everUp = false;
   /** Replicas: last polled replay position; `null` when the server is not in recovery (a promoted replica). */
   replayLsn: bigint | null | undefined;
   readonly drizzle: NodePgDatabase;
@@ -363,6 +368,7 @@ export class Database {
   }
 
   private setUp(server: Server, up: boolean, err?: unknown): void {
+    if (up) server.everUp = true;
     if (server.up === up || this.closed) return;
     server.up = up;
     const what = server === this.primaryServer ? 'database primary' : 'database replica';
@@ -377,7 +383,7 @@ export class Database {
   }
 
   private checkPrimary(): void {
-    if (!this.primaryServer.up) throw primaryUnavailable();
+    if (!this.primaryServer.up && this.primaryServer.everUp) throw primaryUnavailable();
   }
 
   private pickReader(): Server {
@@ -415,8 +421,11 @@ export class Database {
       const original = pool[method]!.bind(server.pool);
       pool[method] = (...args: unknown[]) => {
         if (typeof args[args.length - 1] === 'function') return original(...args);
-        if (!server.up) return Promise.reject(primaryUnavailable());
-        return (original(...args) as Promise<unknown>).catch((err: unknown) => {
+        if (!server.up && server.everUp) return Promise.reject(primaryUnavailable());
+        return (original(...args) as Promise<unknown>).then((result) => {
+          server.everUp = true;
+          return result;
+        }, (err: unknown) => {
           if (isConnectionError(err)) {
             this.setUp(server, false, err);
             void this.poll();
