@@ -65,6 +65,9 @@ interface RequestContext {
   writers: Set<string>;
 }
 
+/** Failed health checks in a row (without a connection error, e.g. timeouts) that eject a server. */
+const TIMEOUTS_TO_EJECT = 3;
+
 /** Principals remembered with their last write position (in-process fallback for clients without a token). */
 const MAX_WRITERS = 10_000;
 
@@ -87,13 +90,22 @@ const CONNECTION_CODES = new Set([
   '57P03', // cannot_connect_now (starting up, shutting down)
 ]);
 
-/** Whether `err` means the server is unreachable (eject it), not that a statement failed. */
+/**
+ * Whether `err` means the server is unreachable (eject it), not that a statement failed. Timeouts are not: a busy
+ * host or a stalled event loop causes them too (the health checks eject after several in a row).
+ */
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
   if (!e) return false;
   if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
   const msg = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(msg);
+  return /Connection terminated(?! due to connection timeout)|Client has encountered a connection error/i.test(msg);
+}
+
+/** pg's pool could not get a connection in `connectionTimeoutMillis`: the statement was never sent. */
+function isConnectTimeout(err: unknown): boolean {
+  const msg = (err as { message?: unknown } | undefined)?.message;
+  return typeof msg === 'string' && /timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(msg);
 }
 
 function primaryUnavailable(): Error {
@@ -108,6 +120,10 @@ class Server {
    * lets its own connection error through, which says what is wrong.
    */
   everUp = false;
+  /** A health check of this server is running. */
+  polling = false;
+  /** Health checks failed in a row. */
+  failures = 0;
   /** Replicas: last polled replay position; `null` when the server is not in recovery (a promoted replica). */
   replayLsn: bigint | null | undefined;
   readonly drizzle: NodePgDatabase;
@@ -139,7 +155,6 @@ export class Database {
   private readonly writerLsn = new Map<string, bigint>();
   private readonly opts: DatabaseOptions;
   private readonly healthTimer: NodeJS.Timeout;
-  private polling = false;
   private lagMonitor: ReplicaLagMonitor | undefined;
   private closed = false;
 
@@ -159,7 +174,8 @@ export class Database {
       ...(idleInTx > 0 ? { idle_in_transaction_session_timeout: idleInTx } : {}),
     };
     const onError = opts.onError ?? (() => {});
-    const probeTimeout = Math.min(connectTimeout, 2000);
+    // As patient as a pool connection: a slow answer (a busy host, a stalled event loop) is not a dead server.
+    const probeTimeout = connectTimeout;
     const health = `${app}-health`;
     this.primary = new pg.Pool({ connectionString: opts.primaryUrl, ...common });
     this.primaryServer = new Server('primary', this.primary, new Probe(opts.primaryUrl, health, probeTimeout));
@@ -337,33 +353,36 @@ export class Database {
 
   /** Polls every server now (the timer does it every `healthIntervalMs`); resolves when all answered or failed. */
   async poll(): Promise<void> {
-    if (this.polling || this.closed) return;
-    this.polling = true;
+    if (this.closed) return;
+    await Promise.all([this.primaryServer, ...this.replicaServers].map((s) => this.pollServer(s)));
+  }
+
+  /**
+   * One health check of one server (skipped while its previous one runs, so a hanging server delays only its own).
+   * A connection error marks it down at once; a timeout (which a stalled event loop can cause too, e.g. a busy
+   * start-up) only after {@link TIMEOUTS_TO_EJECT} in a row.
+   */
+  private async pollServer(s: Server): Promise<void> {
+    if (s.polling) return;
+    s.polling = true;
     try {
-      await Promise.all([
-        this.primaryServer.probe.query<{ ok: number }>('SELECT 1 AS ok').then(
-          () => this.setUp(this.primaryServer, true),
-          (err: unknown) => this.setUp(this.primaryServer, false, err),
-        ),
-        ...this.replicaServers.map((s) =>
-          s.probe
-            .query<{ lsn: string | null }>(
-              'SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS lsn',
-            )
-            .then(
-              (r) => {
-                s.replayLsn = r.lsn === null ? null : parseLsn(r.lsn);
-                this.setUp(s, true);
-              },
-              (err: unknown) => {
-                s.replayLsn = undefined;
-                this.setUp(s, false, err);
-              },
-            ),
-        ),
-      ]);
+      if (s === this.primaryServer) {
+        await s.probe.query<{ ok: number }>('SELECT 1 AS ok');
+      } else {
+        const r = await s.probe.query<{ lsn: string | null }>('SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END AS lsn');
+        s.replayLsn = r.lsn === null ? null : parseLsn(r.lsn);
+      }
+      s.failures = 0;
+      this.setUp(s, true);
+    } catch (err) {
+      s.failures++;
+      if (this.closed) return;
+      if (isConnectionError(err) || s.failures >= TIMEOUTS_TO_EJECT) {
+        if (s !== this.primaryServer) s.replayLsn = undefined;
+        this.setUp(s, false, err);
+      }
     } finally {
-      this.polling = false;
+      s.polling = false;
     }
   }
 
@@ -447,10 +466,12 @@ export class Database {
       if (typeof args[args.length - 1] === 'function') return original(...args);
       if (!server.up) return this.fallbackFor(server).pool.query(...(args as [string]));
       return (original(...args) as Promise<unknown>).catch((err: unknown) => {
-        if (!isConnectionError(err)) throw err;
-        server.replayLsn = undefined;
-        this.setUp(server, false, err);
-        void this.poll();
+        if (isConnectionError(err)) {
+          server.replayLsn = undefined;
+          this.setUp(server, false, err);
+          void this.poll();
+        } else if (!isConnectTimeout(err)) throw err;
+        // The statement never ran (no connection): elsewhere is safe for a read.
         return this.fallbackFor(server).pool.query(...(args as [string]));
       });
     };

@@ -1,6 +1,7 @@
 // Read-your-writes by WAL position and failover, against a dedicated primary + streaming replica (startPostgres):
 // these tests delay replay, stop the replica and stop the primary, which must never happen to the shared servers.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { createBaseApp, createLogger } from '@kinora/observability';
@@ -156,10 +157,9 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
       expect(rows[0]!.r).toBe(false);
       const app1 = await app.inject({ method: 'GET', url: '/items/1' });
       expect(app1.json()).toMatchObject({ servedBy: 'primary' });
-      // Reads go on during the outage.
+      // Reads go on during the outage (the reader loop's failures are counted below).
       const before = reads;
-      await sleep(300);
-      expect(reads - before).toBeGreaterThan(10);
+      await waitUntil('reads during the outage', async () => reads - before >= 10, { timeoutMs: 10_000, intervalMs: 20 });
       await pgh.startServer('replica');
       await waitUntil('replica re-admitted', async () => database.health()[1]!.up, { timeoutMs: 15_000, intervalMs: 20 });
       await waitUntil(
@@ -170,6 +170,7 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
     } finally {
       stopReading = true;
       await reader;
+      await pgh.startServer('replica');
     }
     expect(failures).toBe(0);
     expect(log.map((l) => [l.level, l.obj.server])).toEqual([
@@ -177,6 +178,31 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
       ['info', database.health()[1]!.server],
     ]);
   }, 60_000);
+
+  it('a replica that hangs (accepts, never answers) is ejected after three health checks time out', async () => {
+    const held: Socket[] = [];
+    const hang = createServer((s) => held.push(s));
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const port = (hang.address() as AddressInfo).port;
+    const t0 = Date.now();
+    const own = new Database({
+      primaryUrl: pgh.url,
+      replicaUrls: [`postgres://postgres:postgres@127.0.0.1:${port}/postgres`],
+      healthIntervalMs: 50,
+      connectTimeoutMs: 200,
+    });
+    try {
+      // Never answered: no reads for it; the reads go to the primary meanwhile.
+      expect(own.readPool()).toBe(own.primary);
+      await waitUntil('hanging replica ejected', async () => own.health()[1]!.up === false, { timeoutMs: 5000, intervalMs: 20 });
+      // Three timeouts of 200 ms one after the other, not the first one.
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(590);
+    } finally {
+      await own.close();
+      for (const s of held) s.destroy();
+      await new Promise((r) => hang.close(r));
+    }
+  });
 
   it('primary stop: writes answer 503 problems at once, reads keep succeeding from the replica, all recovers after restart', async () => {
     log.length = 0;
@@ -220,8 +246,9 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
     } finally {
       stopReading = true;
       await reader;
+      await pgh.startServer('primary');
     }
-    expect(ok + failed).toBeGreaterThan(50);
+    expect(ok + failed).toBeGreaterThan(20);
     expect(ok / (ok + failed)).toBeGreaterThanOrEqual(0.99);
     expect(log.filter((l) => l.obj.server === 'primary').map((l) => l.level)).toEqual(['warn', 'info']);
   }, 60_000);
