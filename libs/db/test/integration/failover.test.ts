@@ -54,7 +54,7 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
       primaryUrl: pgh.url,
       replicaUrls: [pgh.replicaUrl],
       healthIntervalMs: 50,
-      connectTimeoutMs: 1000,
+      connectTimeoutMs: 3000,
       log: {
         warn: (obj, msg) => void log.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
         info: (obj, msg) => void log.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
@@ -223,16 +223,24 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
     try {
       await pgh.stopServer('primary');
       await waitUntil('primary marked down', async () => !database.primaryAvailable, { timeoutMs: 5000, intervalMs: 10 });
+      const times: number[] = [];
       for (let i = 0; i < 5; i++) {
         const t0 = performance.now();
         const res = await app.inject({ method: 'POST', url: `/items/${nextId++}` });
-        const ms = performance.now() - t0;
+        times.push(performance.now() - t0);
         expect(res.statusCode).toBe(503);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.headers['retry-after']).toBe('5');
         expect(res.json()).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
         expect(res.body).not.toMatch(/ECONNREFUSED|at .*\.js/);
-        expect(ms).toBeLessThan(100);
       }
+      // At once, not after a connect timeout: the best under 100 ms (the reader loop and other suites share the
+      // event loop and the cores, which can delay any single request), none near the 3 s connect timeout.
+      expect(Math.min(...times)).toBeLessThan(100);
+      expect(Math.max(...times)).toBeLessThan(1000);
+      const t1 = performance.now();
+      await expect(database.execute('INSERT INTO items (id, v) VALUES (0, $1)', ['x'])).rejects.toMatchObject({ status: 503 });
+      expect(performance.now() - t1).toBeLessThan(100);
       // Reads during the outage, from the replica.
       await sleep(500);
       const during = await app.inject({ method: 'GET', url: `/items/${id}` });
