@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
+import { formatLsnToken, LSN_HEADER, parseLsnToken } from '@kinora/db';
 import { startCluster, startEmbedded, waitUntil, type ClusterHandle, type EmbeddedHandle } from '@kinora/testing';
 import { launchChromium, playInPage, startPlaybackServer, type Browser, type PlaybackServer } from '@kinora/testing/browser';
 
@@ -63,12 +64,22 @@ interface Account {
   headers: Record<string, string>;
 }
 
+/** The read-your-writes token (`Kinora-Lsn`), echoed the way the web app's API client does it. */
+const lsnToken = new Map<string, bigint>();
+
 async function api(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${base}${path}`, {
     method: init.method ?? 'GET',
-    headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) },
+    headers: {
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(lsnToken.size > 0 ? { [LSN_HEADER]: formatLsnToken(lsnToken) } : {}),
+      ...(init.headers ?? {}),
+    },
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });
+  for (const [db, lsn] of parseLsnToken(res.headers.get(LSN_HEADER) ?? undefined)) {
+    if (lsn > (lsnToken.get(db) ?? -1n)) lsnToken.set(db, lsn);
+  }
   const text = await res.text();
   let body: any = text;
   try {
@@ -82,6 +93,8 @@ async function api(path: string, init: { method?: string; body?: unknown; header
 async function register(name: string): Promise<Account> {
   const r = await api('/api/v1/auth/register', { method: 'POST', body: { username: name, email: `${name}@example.com`, password: 'correct horse battery' } });
   expect(r.status).toBe(201);
+  // The write's position comes back through the edge and the gateway (the users database, or the one of `npm start`).
+  expect(r.headers.get(LSN_HEADER)).toMatch(/\b(users|main)=[0-9A-F]+\/[0-9A-F]+/);
   return { id: r.body.user.id, channelId: r.body.user.channelId, token: r.body.accessToken, headers: { authorization: `Bearer ${r.body.accessToken}` } };
 }
 

@@ -104,8 +104,8 @@ export const gatewayPlugin = fp(
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : [...origins],
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'traceparent', 'tus-resumable', 'upload-length', 'upload-metadata', 'upload-offset', 'upload-concat', 'upload-defer-length'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'location', 'upload-offset', 'upload-length', 'tus-resumable'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'traceparent', 'kinora-lsn', 'tus-resumable', 'upload-length', 'upload-metadata', 'upload-offset', 'upload-concat', 'upload-defer-length'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'kinora-lsn', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'location', 'upload-offset', 'upload-length', 'tus-resumable'],
       maxAge: 600,
       credentials: false,
     });

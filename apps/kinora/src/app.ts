@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { type Database, dbPlugin } from '@kinora/db';
+import { type Database, type DatabaseEntity, dbPlugin } from '@kinora/db';
 import { openEventBus, type EventBus } from '@kinora/events';
-import { createAnalyticsModule, type AnalyticsModule } from '@kinora/analytics';
+import { createAnalyticsModule, lagSourceFor, type AnalyticsModule } from '@kinora/analytics';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { gatewayPlugin } from '@kinora/gateway';
 import { createBaseApp, type Logger } from '@kinora/observability';
@@ -19,7 +19,10 @@ import { createLikeModule } from '@kinora/like';
 import { createSubscriptionModule } from '@kinora/subscription';
 
 export interface KinoraDeps {
+  /** The process's database (`DATABASE_URL`): the in-process event log, and every entity without its own. */
   database: Database;
+  /** Entity databases of their own (`USERS_DATABASE_URL`, …); an entity left out uses `database`. */
+  databases?: Partial<Record<DatabaseEntity, Database>>;
   logger: Logger;
   /** Password hashing cost (tests lower it). */
   scrypt?: ScryptParams;
@@ -59,7 +62,9 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     trustedProxies: config.trustedProxies,
     openapi: { title: 'Kinora API', version: '0.1.0', publicUrl: config.publicUrl },
   });
-  await app.register(dbPlugin, { database: deps.database });
+  const entityDb = (entity: DatabaseEntity): Database => deps.databases?.[entity] ?? deps.database;
+  const own = [...new Set(Object.values(deps.databases ?? {}))].filter((d) => d !== deps.database);
+  await app.register(dbPlugin, { database: deps.database, ...(own.length > 0 ? { more: own } : {}) });
 
   let bus = deps.bus;
   if (!bus) {
@@ -76,14 +81,22 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
     app.addHook('onClose', async () => own.close());
     bus = own;
   }
-  const ctx: PlatformContext = { config, database: deps.database, logger: deps.logger, bus, store: deps.store ?? createStore(config.storageUrl) };
+  const ctx: PlatformContext = { config, database: entityDb('videos'), logger: deps.logger, bus, store: deps.store ?? createStore(config.storageUrl) };
 
   // Analytics first: the counters it owns reach the user (channel counts), video (video stats) and realtime (live
   // counts) modules through one counters view, the same one the standalone services use: loaded in-process here
   // (over HTTP from ANALYTICS_SERVICE_URL when analytics runs elsewhere), kept current by `analytics.counters` events.
   let analytics: AnalyticsModule | undefined;
   if (config.services.includes('analytics')) {
-    const mod = await createAnalyticsModule({ database: deps.database, bus, config, logger: deps.logger, registry: app.metrics });
+    const mod = await createAnalyticsModule({
+      database: entityDb('analytics'),
+      bus,
+      config,
+      logger: deps.logger,
+      registry: app.metrics,
+      // The in-process log lives in the process's database, which need not be the analytics one.
+      lagSource: lagSourceFor(bus, deps.database),
+    });
     app.addHook('onReady', async () => mod.start());
     app.addHook('onClose', async () => mod.close());
     analytics = mod;
@@ -93,7 +106,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   const cache = createCache(app, { config, logger: deps.logger, service: 'kinora' });
 
   const user = await createUserModule({
-    database: deps.database,
+    database: entityDb('users'),
     config,
     logger: deps.logger,
     stats: counters,
@@ -108,7 +121,9 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
   await app.register(gatewayPlugin, {
     config,
     verifier,
-    onPrincipal: (_req, p) => deps.database.setPrincipal(p.userId),
+    onPrincipal: (_req, p) => {
+      for (const d of new Set([deps.database, ...Object.values(deps.databases ?? {})])) d.setPrincipal(p.userId);
+    },
     ...(webRoot ? { webRoot } : {}),
   });
 

@@ -15,7 +15,7 @@ if (config.jwtKeysDir) {
   process.exit(1);
 }
 const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'keys' });
-const db = await openDatabase(config, logger, 'kinora-keys');
+const db = await openDatabase(config, logger, 'kinora-keys', 'users');
 try {
   const mod = await createUserModule({ database: db.database, config, logger });
   const kid = await mod.tokens.rotate();

@@ -106,11 +106,18 @@ export class ApiClient {
     return this.refreshing;
   }
 
+  /**
+   * The read-your-writes token (`Kinora-Lsn`): the database positions this page's own writes reached. Sent with
+   * every request so that reads wait for a replica that has them (or go to the primary); kept in memory only.
+   */
+  private lsn: string | null = null;
+
   async request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean; signal?: AbortSignal } = {}): Promise<T> {
     const send = async (token: string | null) => {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (token) headers['authorization'] = `Bearer ${token}`;
+      if (this.lsn) headers['kinora-lsn'] = this.lsn;
       try {
         return await fetch(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
@@ -124,6 +131,8 @@ export class ApiClient {
       const t = await this.refresh();
       if (t) res = await send(t.accessToken);
     }
+    const lsn = res.headers.get('kinora-lsn');
+    if (lsn) this.lsn = mergeLsnTokens(this.lsn, lsn);
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     let parsed: unknown;
@@ -190,3 +199,24 @@ export class ApiClient {
 }
 
 export const api = new ApiClient();
+
+/**
+ * Merges two `Kinora-Lsn` tokens (`users=0/16B3748,videos=…`), keeping the higher position per database: answers
+ * of concurrent requests may arrive in any order.
+ */
+export function mergeLsnTokens(a: string | null, b: string): string {
+  const parts = new Map<string, bigint>();
+  for (const token of [a ?? '', b]) {
+    for (const part of token.split(',')) {
+      const m = /^([a-z][a-z0-9_-]*)=([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(part.trim());
+      if (!m) continue;
+      const pos = (BigInt(`0x${m[2]}`) << 32n) + BigInt(`0x${m[3]}`);
+      const prev = parts.get(m[1]!);
+      if (prev === undefined || pos > prev) parts.set(m[1]!, pos);
+    }
+  }
+  return [...parts.entries()]
+    .sort(([x], [y]) => (x < y ? -1 : 1))
+    .map(([name, pos]) => `${name}=${(pos >> 32n).toString(16).toUpperCase()}/${(pos & 0xffffffffn).toString(16).toUpperCase()}`)
+    .join(',');
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { problemMessage } from './api.js';
+import { mergeLsnTokens, problemMessage } from './api.js';
 import { matchPath } from './paths.js';
 import { qualityOptions } from './quality.js';
 
@@ -52,5 +52,16 @@ describe('matchPath: the routes of the app', () => {
     expect(matchPath('/watch/:id', '/watch/a/b')).toBeNull();
     expect(matchPath('/watch/:id', '/channel/a')).toBeNull();
     expect(matchPath('/watch/:id', '/watch/%E0%A4%A')).toBeNull();
+  });
+});
+
+describe('mergeLsnTokens: the read-your-writes token the API client echoes', () => {
+  it('keeps the higher position per database whatever order answers arrive in', () => {
+    expect(mergeLsnTokens(null, 'videos=0/3000060')).toBe('videos=0/3000060');
+    expect(mergeLsnTokens('videos=0/3000060,users=1/0', 'videos=0/2000000')).toBe('users=1/0,videos=0/3000060');
+    expect(mergeLsnTokens('videos=0/10', 'videos=0/20,analytics=A/B')).toBe('analytics=A/B,videos=0/20');
+  });
+  it('drops parts that are not positions', () => {
+    expect(mergeLsnTokens('junk', 'videos=0/1,x=1/2/3')).toBe('videos=0/1');
   });
 });

@@ -86,8 +86,21 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
 */}}
 {{- define "kinora.databaseEnv" -}}
 {{- $ctx := .context -}}
+{{- $cfg := $ctx.Values.config -}}
 {{- $db := (index $ctx.Values.services .svc).database -}}
+{{- /* PgBouncer refuses timeouts as startup parameters: behind the Pooler they are the Cluster's parameters. */ -}}
+{{- $pooled := false -}}
 {{- if eq $ctx.Values.postgresql.mode "cnpg" -}}
+{{- $pc := index $ctx.Values.postgresql.cnpg.clusters $db -}}
+{{- if and $pc $pc.pooler $pc.pooler.enabled -}}{{- $pooled = true -}}{{- end -}}
+{{- end }}
+- name: DATABASE_STATEMENT_TIMEOUT_MS
+  value: {{ ternary "0" ($cfg.databaseStatementTimeoutMs | toString) $pooled | quote }}
+- name: DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS
+  value: {{ ternary "0" ($cfg.databaseIdleInTransactionTimeoutMs | toString) $pooled | quote }}
+- name: DATABASE_HEALTH_INTERVAL_MS
+  value: {{ $cfg.databaseHealthIntervalMs | quote }}
+{{ if eq $ctx.Values.postgresql.mode "cnpg" -}}
 {{- $c := index $ctx.Values.postgresql.cnpg.clusters $db -}}
 {{- if not $c -}}{{- fail (printf "services.%s.database: %q is not a key of postgresql.cnpg.clusters" .svc $db) -}}{{- end -}}
 {{- $name := include "kinora.pgClusterName" (dict "context" $ctx "db" $db) -}}
@@ -184,7 +197,7 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
 - name: UPLOAD_MAX_BYTES
   value: {{ $cfg.uploadMaxBytes | int64 | quote }}
 - name: DATABASE_POOL_MAX
-  value: {{ $cfg.databasePoolMax | quote }}
+  value: {{ default $cfg.databasePoolMax (index $cfg.databasePoolMaxPerService $svc) | quote }}
 - name: SHUTDOWN_GRACE_MS
   value: {{ $cfg.shutdownGraceMs | quote }}
 - name: GATEWAY_IDENTITY_SECRET

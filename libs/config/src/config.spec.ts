@@ -8,6 +8,27 @@ describe('loadConfig', () => {
     expect(loadConfig({ WEB_ROOT: 'off' }, '/srv').webRoot).toBeNull();
   });
 
+  it('gives each entity database DATABASE_URL and its replicas unless it has its own URL', () => {
+    const shared = loadConfig({ DATABASE_URL: 'postgres://p/kinora', DATABASE_REPLICA_URLS: 'postgres://r1/kinora' });
+    for (const entity of ['users', 'videos', 'analytics'] as const) {
+      expect(shared.databases[entity]).toEqual({ url: 'postgres://p/kinora', replicaUrls: ['postgres://r1/kinora'] });
+    }
+    const split = loadConfig({
+      DATABASE_URL: 'postgres://p/kinora',
+      DATABASE_REPLICA_URLS: 'postgres://r1/kinora',
+      USERS_DATABASE_URL: 'postgres://u/users',
+      ANALYTICS_DATABASE_URL: 'postgres://a/analytics',
+      ANALYTICS_DATABASE_REPLICA_URLS: 'postgres://ar1/analytics,postgres://ar2/analytics',
+    });
+    expect(split.databases.users).toEqual({ url: 'postgres://u/users', replicaUrls: [] });
+    expect(split.databases.videos).toEqual({ url: 'postgres://p/kinora', replicaUrls: ['postgres://r1/kinora'] });
+    expect(split.databases.analytics).toEqual({ url: 'postgres://a/analytics', replicaUrls: ['postgres://ar1/analytics', 'postgres://ar2/analytics'] });
+    const embedded = loadConfig({});
+    expect(embedded.databases.users).toEqual({ url: undefined, replicaUrls: [] });
+    expect([embedded.databaseStatementTimeoutMs, embedded.databaseIdleInTransactionTimeoutMs, embedded.databaseHealthIntervalMs]).toEqual([30_000, 60_000, 250]);
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '0' }).databaseStatementTimeoutMs).toBe(0);
+  });
+
   it('gives the documented defaults for an empty environment', () => {
     const c = loadConfig({}, '/srv');
     expect(c.port).toBe(8080);
@@ -90,6 +111,12 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ DATABASE_REPLICA_URLS: 'postgres://r/db' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'postgres://p/db', DATABASE_REPLICA_URLS: 'postgres://r/db,nope' }, 'DATABASE_REPLICA_URLS'],
+    [{ USERS_DATABASE_URL: 'mysql://x' }, 'USERS_DATABASE_URL'],
+    [{ VIDEOS_DATABASE_REPLICA_URLS: 'postgres://r/db' }, 'VIDEOS_DATABASE_URL'],
+    [{ ANALYTICS_DATABASE_URL: 'postgres://a/db', ANALYTICS_DATABASE_REPLICA_URLS: 'nope' }, 'ANALYTICS_DATABASE_REPLICA_URLS'],
+    [{ DATABASE_STATEMENT_TIMEOUT_MS: '-1' }, 'DATABASE_STATEMENT_TIMEOUT_MS'],
+    [{ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 'soon' }, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS'],
+    [{ DATABASE_HEALTH_INTERVAL_MS: '10' }, 'DATABASE_HEALTH_INTERVAL_MS'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
     [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
     [{ KINORA_SERVICES: 'user,bogus' }, 'KINORA_SERVICES'],

@@ -23,6 +23,16 @@ export const ALL_SERVICES = [
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
+/** The entity databases: each may be its own PostgreSQL (`<ENTITY>_DATABASE_URL`), default the one `DATABASE_URL`. */
+export const DATABASE_ENTITIES = ['users', 'videos', 'analytics'] as const;
+export type DatabaseEntity = (typeof DATABASE_ENTITIES)[number];
+
+/** One database: its primary (undefined: the embedded PostgreSQL) and read replicas. */
+export interface DatabaseConnection {
+  url: string | undefined;
+  replicaUrls: readonly string[];
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** libx264 presets, fastest first (`TRANSCODE_PRESET`). */
@@ -92,6 +102,19 @@ export interface Config {
   databaseUrl: string | undefined;
   databaseReplicaUrls: readonly string[];
   databasePoolMax: number;
+  /**
+   * The per-entity databases (`USERS_DATABASE_URL`, `VIDEOS_DATABASE_URL`, `ANALYTICS_DATABASE_URL` and their
+   * `*_DATABASE_REPLICA_URLS`): each defaults to `DATABASE_URL` and its replicas. `users` is the user service's,
+   * `videos` that of video, comment, like, subscription, transcoder, realtime and recommendation, `analytics` the
+   * analytics service's.
+   */
+  databases: Readonly<Record<DatabaseEntity, DatabaseConnection>>;
+  /** `statement_timeout` of every connection (ms, `DATABASE_STATEMENT_TIMEOUT_MS`, 0 = the server's). */
+  databaseStatementTimeoutMs: number;
+  /** `idle_in_transaction_session_timeout` of every connection (ms, `DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS`, 0 = the server's). */
+  databaseIdleInTransactionTimeoutMs: number;
+  /** How often server health and replica replay positions are polled (ms, `DATABASE_HEALTH_INTERVAL_MS`). */
+  databaseHealthIntervalMs: number;
   /** Redis (`REDIS_URL`, or Sentinel: `REDIS_SENTINELS` + `REDIS_SENTINEL_MASTER`); undefined means in-process adapters. */
   redis: RedisConnection | undefined;
   /** Kafka bootstrap brokers; empty means the in-process bus. */
@@ -331,6 +354,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (databaseReplicaUrls.length > 0 && databaseUrl === undefined) {
     throw new ConfigError('DATABASE_URL', 'set when DATABASE_REPLICA_URLS is set', undefined);
   }
+  const databases = {} as Record<DatabaseEntity, DatabaseConnection>;
+  for (const entity of DATABASE_ENTITIES) {
+    const prefix = `${entity.toUpperCase()}_DATABASE`;
+    const own = url(env, `${prefix}_URL`, pgProtocols);
+    const replicas = list(env, `${prefix}_REPLICA_URLS`).map((u) => checkUrl(`${prefix}_REPLICA_URLS`, u, pgProtocols));
+    if (replicas.length > 0 && own === undefined) throw new ConfigError(`${prefix}_URL`, `set when ${prefix}_REPLICA_URLS is set`, undefined);
+    // An own URL without replicas has none (the shared replicas replicate another server).
+    databases[entity] = own === undefined ? { url: databaseUrl, replicaUrls: databaseReplicaUrls } : { url: own, replicaUrls: replicas };
+  }
 
   const kafkaBrokers = list(env, 'KAFKA_BROKERS');
   for (const b of kafkaBrokers) {
@@ -422,6 +454,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseUrl,
     databaseReplicaUrls,
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+    databases,
+    databaseStatementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 86_400_000),
+    databaseIdleInTransactionTimeoutMs: int(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0, 86_400_000),
+    databaseHealthIntervalMs: int(env, 'DATABASE_HEALTH_INTERVAL_MS', 250, 50, 60_000),
     redis,
     kafkaBrokers,
     storageUrl,

@@ -8,6 +8,7 @@ const sources = new WeakMap<Registry, Set<Database>>();
  * Registers the database metrics on `registry`, computed when it is scraped:
  * - `kinora_db_pool_connections{pool,state}`, `kinora_db_pool_max_connections{pool}`,
  *   `kinora_db_pool_waiting_requests{pool}`: `pool` is `primary` or `replica` (all replica pools summed);
+ * - `kinora_db_server_up{database,server}`: the health checks' view of each server (1 up, 0 down);
  * - `kinora_db_replica_lag_seconds{replica}`, `kinora_db_replica_lag_bytes{replica}`: `replica` is the `host:port`
  *   of each replica URL; see {@link ReplicaLagMonitor} for what a scrape waits for and what a dead replica reports.
  * Idempotent: the metrics are registered once per registry (the all-in-one process mounts every service on one);
@@ -59,6 +60,18 @@ export function registerDatabaseMetrics(registry: Registry, database: Database):
       collect() {
         this.reset();
         for (const [pool, s] of poolStats(live())) this.set({ pool }, s.waiting);
+      },
+    }),
+  );
+  reuse(registry, 'kinora_db_server_up', (name) =>
+    new Gauge({
+      name,
+      help: "Whether a database server answered this process's last health check (1) or not (0), by database (users, videos, analytics, main) and server (primary, or the replica's host:port)",
+      labelNames: ['database', 'server'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const d of live()) for (const h of d.health()) this.set({ database: d.name, server: h.server }, h.up ? 1 : 0);
       },
     }),
   );

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 import type { Database } from './database.js';
 import { registerDatabaseMetrics } from './database.metrics.js';
+import { formatLsnToken, LSN_HEADER, parseLsnToken } from './lsn-token.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,19 +13,48 @@ declare module 'fastify' {
 
 /**
  * Decorates `app.db`, runs every request in a read-your-writes context, checks the database in `/readyz` and
- * reports its pools and replica lag on `/metrics` (when the observability plugin is registered). The owner of the Database closes it, not this plugin, because
- * several service plugins of one process share it.
+ * reports its pools and replica lag on `/metrics` (when the observability plugin is registered). The owner of the
+ * Database closes it, not this plugin, because several service plugins of one process share it.
+ *
+ * Read-your-writes: the request's `Kinora-Lsn` token (`users=0/16B3748,videos=…`) names, per database, the WAL
+ * position its client has seen written; reads of this database go to a replica only once it has replayed that
+ * position. A response whose request wrote carries the token back with this database's position raised to the
+ * primary's current one (the other databases' parts echoed), for the client to send with its next requests.
  */
 export const dbPlugin = fp(
-  async function db(app: FastifyInstance, opts: { database: Database }) {
+  async function db(app: FastifyInstance, opts: { database: Database; more?: readonly Database[] }) {
+    const all = [opts.database, ...(opts.more ?? [])];
     app.decorate('db', opts.database);
-    app.addHook('onRequest', (_request, _reply, done) => {
-      opts.database.runInContext(done);
+    app.addHook('onRequest', (request, _reply, done) => {
+      const token = parseLsnToken(request.headers[LSN_HEADER]);
+      // Each database keeps its own context; nest them so that the handler runs inside all.
+      const enter = (i: number): void => {
+        if (i === all.length) return done();
+        all[i]!.runInContext(() => enter(i + 1), token.get(all[i]!.name));
+      };
+      enter(0);
+    });
+    app.addHook('onSend', async (request, reply, payload) => {
+      const wrote = all.filter((d) => d.contextWrote);
+      if (wrote.length === 0) return payload;
+      const token = parseLsnToken(request.headers[LSN_HEADER]);
+      let changed = false;
+      for (const d of wrote) {
+        const lsn = await d.currentLsn();
+        if (lsn === undefined) continue;
+        d.recordWritePosition(lsn);
+        const prev = token.get(d.name);
+        if (prev === undefined || lsn > prev) token.set(d.name, lsn);
+        changed = true;
+      }
+      if (changed) reply.header(LSN_HEADER, formatLsnToken(token));
+      return payload;
     });
     if (app.hasDecorator('readiness')) {
-      (app as unknown as { readiness: { add(n: string, c: () => Promise<void>): void } }).readiness.add('postgres', () => opts.database.ping());
+      const readiness = (app as unknown as { readiness: { add(n: string, c: () => Promise<void>): void } }).readiness;
+      all.forEach((d, i) => readiness.add(i === 0 ? 'postgres' : `postgres-${d.name}`, () => d.ping()));
     }
-    if (app.hasDecorator('metrics')) registerDatabaseMetrics((app as unknown as { metrics: Registry }).metrics, opts.database);
+    if (app.hasDecorator('metrics')) for (const d of all) registerDatabaseMetrics((app as unknown as { metrics: Registry }).metrics, d);
   },
   { name: '@kinora/db', fastify: '5.x' },
 );

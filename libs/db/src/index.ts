@@ -1,11 +1,12 @@
-export { Database } from './database.js';
-export type { DatabaseOptions, PoolStats } from './database.js';
+export { Database, isConnectionError } from './database.js';
+export type { DatabaseOptions, PoolStats, ServerHealth } from './database.js';
 export { registerDatabaseMetrics } from './database.metrics.js';
 export { ReplicaLagMonitor, parseLsn, replicaLabels } from './replica-lag.js';
 export type { ReplicaLag, ReplicaLagLog, ReplicaLagMonitorOptions } from './replica-lag.js';
+export { LSN_HEADER, formatLsn, formatLsnToken, parseLsnToken } from './lsn-token.js';
 export { dbPlugin } from './db.plugin.js';
 export { embeddedPostgresBinaries, freePort, startEmbeddedPostgres } from './embedded-postgres.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres.js';
 export { runMigrations } from './migrations.js';
 export type { MigrationLogger } from './migrations.js';
-export { openDatabase } from './open-database.js';
+export { openDatabase, databaseEntityOf, DATABASE_ENTITIES, type DatabaseEntity } from './open-database.js';

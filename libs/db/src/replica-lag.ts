@@ -60,7 +60,7 @@ export function replicaLabels(urls: readonly string[]): string[] {
 }
 
 /** One monitoring connection: connected on first use, thrown away on any error and made again next time. */
-class Probe {
+export class Probe {
   private client: pg.Client | undefined;
   private closed = false;
 

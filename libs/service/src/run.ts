@@ -31,10 +31,10 @@ export async function runService(name: string, load: () => Promise<BuildServiceW
 export async function runService(name: string, load: () => Promise<BuildService | BuildServiceWithoutDatabase>, opts: RunServiceOptions = {}): Promise<void> {
   const config = loadConfigOrExit();
   const stopTracing = startTracing({ endpoint: config.otelEndpoint, serviceName: `kinora-${name}` });
-  const [{ openDatabase }, { createLogger, serve }] = await Promise.all([import('@kinora/db'), import('@kinora/observability')]);
+  const [{ openDatabase, databaseEntityOf }, { createLogger, serve }] = await Promise.all([import('@kinora/db'), import('@kinora/observability')]);
   const logger = createLogger({ level: config.logLevel, name });
   if (opts.listen !== false) await exitWhenPortTaken(config, logger);
-  const db = opts.database === false ? undefined : await openDatabase(config, logger, `kinora-${name}`);
+  const db = opts.database === false ? undefined : await openDatabase(config, logger, `kinora-${name}`, databaseEntityOf(name));
   try {
     const build = (await load()) as BuildService;
     const app = await build(config, db ? { database: db.database, logger } : ({ logger } as { database: Database; logger: Logger }));

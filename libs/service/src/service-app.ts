@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ACCESS_TOKEN_AUDIENCE, authPlugin, httpJwksFetcher, TokenVerifier } from '@kinora/auth';
-import type { Config } from '@kinora/config';
+import { DATABASE_ENTITIES, type Config, type DatabaseEntity } from '@kinora/config';
 import { dbPlugin, type Database } from '@kinora/db';
 import { openEventBus, type EventBus } from '@kinora/events';
 import { createBaseApp, type Logger } from '@kinora/observability';
@@ -43,10 +43,21 @@ export interface ServiceApp<B extends EventBus | undefined = EventBus> {
 /**
  * What every standalone Kinora service starts from: the base app (problems, health, metrics, its own OpenAPI
  * document), the database plugin, the event bus, and authentication (the gateway's signed identity when
- * `GATEWAY_IDENTITY_SECRET` is set, else bearer tokens; the caller becomes the database principal, so its reads
- * follow its own writes). Each part can be given or left out (options above). The service then registers its
+ * `GATEWAY_IDENTITY_SECRET` is set, else bearer tokens; the caller becomes the database principal: its reads
+ * follow its own writes, see libs/db). Each part can be given or left out (options above). The service then registers its
  * module. Nothing listens yet.
  */
+/**
+ * The entity (upper case) whose own database this service uses while events would go through the in-process bus:
+ * its log would live in that database, out of reach of the services on the others. Undefined when fine.
+ */
+export function splitDatabaseWithoutKafka(config: Pick<Config, 'kafkaBrokers' | 'databases' | 'databaseUrl'>, database: Pick<Database, 'name'>): string | undefined {
+  if (config.kafkaBrokers.length > 0) return undefined;
+  if (!(DATABASE_ENTITIES as readonly string[]).includes(database.name)) return undefined;
+  const own = config.databases[database.name as DatabaseEntity].url;
+  return own !== config.databaseUrl ? database.name.toUpperCase() : undefined;
+}
+
 export async function createServiceApp(opts: ServiceAppOptions & { bus: false }): Promise<ServiceApp<undefined>>;
 export async function createServiceApp(opts: ServiceAppOptions): Promise<ServiceApp>;
 export async function createServiceApp(opts: ServiceAppOptions): Promise<ServiceApp<EventBus | undefined>> {
@@ -63,6 +74,13 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<Service
   let bus = opts.bus === false ? undefined : opts.bus;
   if (opts.bus === undefined) {
     if (!database) throw new Error(`createServiceApp(${opts.name}): the default event bus needs a database; pass bus (or bus: false)`);
+    const split = splitDatabaseWithoutKafka(config, database);
+    if (split) {
+      await app.close();
+      throw new Error(
+        `${opts.name}: ${split}_DATABASE_URL is not DATABASE_URL but KAFKA_BROKERS is unset; the in-process event bus keeps its log in one database that every service shares, so per-entity databases need Kafka (or leave ${split}_DATABASE_URL unset)`,
+      );
+    }
     const own = await openEventBus({
       kafkaBrokers: config.kafkaBrokers,
       pool: database.primary,

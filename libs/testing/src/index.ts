@@ -1,4 +1,5 @@
 export { startPostgres, postgresUrl, type StartPostgresOptions, type PostgresHandle } from './postgres.harness.js';
+export { startPgBouncer, type StartPgBouncerOptions, type PgBouncerHandle } from './pgbouncer.harness.js';
 export { startRedis, pingRedis, type StartRedisOptions, type RedisHandle } from './redis.harness.js';
 export { startRedisSentinel, type StartRedisSentinelOptions, type RedisSentinelHandle } from './redis-sentinel.harness.js';
 export { startKafka, ensureKafkaJars, DEFAULT_KAFKA_VERSION, type StartKafkaOptions, type KafkaHandle } from './kafka.harness.js';

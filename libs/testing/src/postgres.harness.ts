@@ -31,6 +31,17 @@ export interface PostgresHandle {
   dir: string;
   /** Fast shutdown of the replica, then the primary; removes the temp folder when the harness made it. */
   stop(): Promise<void>;
+  /**
+   * Failure tests: stops one server (fast shutdown, `SIGINT`) and starts it again on the same port and data folder;
+   * `startServer` resolves once it answers (the replica: once it streams again).
+   */
+  stopServer(server: 'primary' | 'replica'): Promise<void>;
+  startServer(server: 'primary' | 'replica'): Promise<void>;
+  /**
+   * Sets replica settings that a reload applies (e.g. `recovery_min_apply_delay`) in its `postgresql.auto.conf`,
+   * then reloads it.
+   */
+  setReplicaSettings(settings: Record<string, string | number | boolean>): Promise<void>;
 }
 
 const USER = 'postgres';
@@ -175,15 +186,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     );
     appendFileSync(join(primaryDir, 'pg_hba.conf'), '\nhost replication all 127.0.0.1/32 scram-sha-256\n');
 
-    const primary = spawnService({
-      name: 'postgres primary',
-      command: join(binDir, 'postgres'),
-      args: ['-D', primaryDir, '-p', String(port)],
-      logFile: join(dir, 'primary.log'),
-      cwd: dir,
-      env,
-      ...asOwner,
-    });
+    const spawnPrimary = (): ServiceProcess =>
+      spawnService({
+        name: 'postgres primary',
+        command: join(binDir, 'postgres'),
+        args: ['-D', primaryDir, '-p', String(port)],
+        logFile: join(dir, 'primary.log'),
+        cwd: dir,
+        env,
+        ...asOwner,
+      });
+    const primary = spawnPrimary();
     processes.push(primary);
     registerPid(runDir, primary.pid);
     const url = postgresUrl(port);
@@ -223,31 +236,52 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     );
 
     step('backup stopped');
-    const replica = spawnService({
-      name: 'postgres replica',
-      command: join(binDir, 'postgres'),
-      args: ['-D', replicaDir, '-p', String(replicaPort)],
-      logFile: join(dir, 'replica.log'),
-      cwd: dir,
-      env,
-      ...asOwner,
-    });
+    const spawnReplica = (): ServiceProcess =>
+      spawnService({
+        name: 'postgres replica',
+        command: join(binDir, 'postgres'),
+        args: ['-D', replicaDir, '-p', String(replicaPort)],
+        logFile: join(dir, 'replica.log'),
+        cwd: dir,
+        env,
+        ...asOwner,
+      });
+    const replica = spawnReplica();
     processes.push(replica);
     registerPid(runDir, replica.pid);
     const replicaUrl = postgresUrl(replicaPort);
-    await waitUntil(
-      'postgres replica streaming',
-      async () => {
-        const rows = await query<{ recovery: boolean; status: string | null }>(
-          replicaUrl,
-          'SELECT pg_is_in_recovery() AS recovery, (SELECT status FROM pg_stat_wal_receiver) AS status',
-        );
-        return rows[0]?.recovery === true && rows[0].status === 'streaming';
-      },
-      { timeoutMs, process: replica },
-    );
+    const waitStreaming = (p: ServiceProcess) =>
+      waitUntil(
+        'postgres replica streaming',
+        async () => {
+          const rows = await query<{ recovery: boolean; status: string | null }>(
+            replicaUrl,
+            'SELECT pg_is_in_recovery() AS recovery, (SELECT status FROM pg_stat_wal_receiver) AS status',
+          );
+          return rows[0]?.recovery === true && rows[0].status === 'streaming';
+        },
+        { timeoutMs, process: p },
+      );
+    await waitStreaming(replica);
     step('replica streaming');
-    return { url, replicaUrl, port, replicaPort, dir, stop };
+    // processes[0] is the primary, processes[1] the replica (stop order: replica first).
+    const stopServer = async (server: 'primary' | 'replica'): Promise<void> => {
+      await processes[server === 'primary' ? 0 : 1]!.stop('SIGINT', 15_000);
+    };
+    const startServer = async (server: 'primary' | 'replica'): Promise<void> => {
+      const i = server === 'primary' ? 0 : 1;
+      if (processes[i]!.running) return;
+      const p = server === 'primary' ? spawnPrimary() : spawnReplica();
+      processes[i] = p;
+      registerPid(runDir, p.pid);
+      if (server === 'primary') await waitUntil('postgres primary', async () => (await query(url, 'SELECT 1')).length === 1, { timeoutMs, process: p });
+      else await waitStreaming(p);
+    };
+    const setReplicaSettings = async (settings: Record<string, string | number | boolean>): Promise<void> => {
+      appendFileSync(join(replicaDir, 'postgresql.auto.conf'), `\n${renderSettings(settings)}\n`);
+      await query(replicaUrl, 'SELECT pg_reload_conf()');
+    };
+    return { url, replicaUrl, port, replicaPort, dir, stop, stopServer, startServer, setReplicaSettings };
   } catch (err) {
     // The folder (with the logs named in the error) stays; a later run removes it.
     await stopProcesses().catch(() => undefined);

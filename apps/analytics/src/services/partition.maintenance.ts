@@ -21,8 +21,9 @@ export interface PartitionMaintenanceOptions {
 
 /**
  * Keeps the daily partitions of the facts: creates today's and `aheadDays` more, drops those wholly older than the
- * retention period. Runs at start and then every `intervalMs`; a session advisory lock lets one process at a time
- * do it (the others skip that round).
+ * retention period. Runs at start and then every `intervalMs`; a transaction-scoped advisory lock, held by a
+ * transaction left open for the round (no session state, so PgBouncer's transaction mode keeps it on one server
+ * connection), lets one process at a time do it (the others skip that round).
  */
 export class PartitionMaintenance {
   private timer: NodeJS.Timeout | null = null;
@@ -43,8 +44,12 @@ export class PartitionMaintenance {
   async runOnce(): Promise<{ created: number; dropped: string[] }> {
     const client = await this.opts.database.primary.connect();
     try {
-      const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtext('kinora.analytics.partitions')) AS locked");
-      if (!rows[0]?.locked) return { created: 0, dropped: [] };
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext('kinora.analytics.partitions')) AS locked");
+      if (!rows[0]?.locked) {
+        await client.query('ROLLBACK');
+        return { created: 0, dropped: [] };
+      }
       try {
         const now = (this.opts.now ?? Date.now)();
         const before = new Set(await this.opts.facts.partitionDays());
@@ -56,7 +61,8 @@ export class PartitionMaintenance {
         if (created > 0 || dropped.length > 0) this.opts.logger.info({ created, dropped }, 'analytics partitions maintained');
         return { created, dropped };
       } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtext('kinora.analytics.partitions'))");
+        // Ends the transaction, which releases the lock.
+        await client.query('ROLLBACK').catch(() => {});
       }
     } finally {
       client.release();

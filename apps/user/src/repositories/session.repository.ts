@@ -10,7 +10,8 @@ export class SessionRepository {
   constructor(private readonly db: Database) {}
 
   async createSession(sessionId: string, userId: string, tokenHash: Buffer, expiresAt: Date): Promise<void> {
-    // The new login's first requests read its own account from the primary while replicas catch up.
+    // The new login's first requests (with a token, perhaps without `Kinora-Lsn`) read its own account once a
+    // replica has it.
     this.db.markWriteBy(userId);
     await this.db.transaction(async (c) => {
       await c.query('INSERT INTO users.sessions (id, user_id) VALUES ($1, $2)', [sessionId, userId]);

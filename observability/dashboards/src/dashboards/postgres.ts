@@ -3,15 +3,32 @@ import { jobVariable, namespaceVariable, sel, stat, timeseries, type DashboardSp
 export const postgres: DashboardSpec = {
   name: 'postgres',
   title: 'Kinora / PostgreSQL',
-  description: 'PostgreSQL as the services see it (libs/db): replica lag in seconds and bytes, and the connection pools of each service (busy, idle, size, requests waiting for a connection).',
+  description: 'PostgreSQL as the services see it (libs/db): which servers answer their health checks, replica lag in seconds and bytes, and the connection pools of each service (busy, idle, size, requests waiting for a connection).',
   variables: [namespaceVariable, jobVariable('kinora_db_pool_max_connections')],
   sections: [
+    {
+      row: 'Servers',
+      panels: [
+        timeseries({
+          title: 'Servers answering',
+          description: 'Per database and server (primary, or a replica\'s host:port), the share of pods whose health checks reach it (1: all). Primary at 0: writes answer 503 and reads use the replicas; a replica at 0: its reads go to the other replicas or the primary.',
+          queries: [{ expr: `avg by (database, server) (kinora_db_server_up${sel()})`, legend: '{{database}} {{server}}' }],
+          unit: 'percentunit',
+          span: 24,
+          height: 6,
+          min: 0,
+          max: 1,
+          thresholds: [{ value: null, color: 'red' }, { value: 1, color: 'green' }],
+          runbooks: ['KinoraDatabasePrimaryDown', 'KinoraDatabaseReplicaDown'],
+        }),
+      ],
+    },
     {
       row: 'Replicas',
       panels: [
         stat({
           title: 'Worst replica lag',
-          description: 'The largest replay lag of any read replica as any service measures it. Reads go to replicas (a writer reads its own writes from the primary for a few seconds), so lag is how stale a read can be.',
+          description: 'The largest replay lag of any read replica as any service measures it. Reads go to replicas (a client that wrote reads from the primary until a replica has replayed its write), so lag is how stale a read can be.',
           queries: [{ expr: `max(kinora_db_replica_lag_seconds${sel()})` }],
           unit: 's',
           span: 6,
@@ -21,7 +38,7 @@ export const postgres: DashboardSpec = {
         }),
         timeseries({
           title: 'Replica lag (seconds)',
-          description: 'Replay lag of each replica, as each service measures it (0 when caught up and idle). Dashed: 5 s (a writer\'s read-your-writes window no longer covers it) and the 30 s of KinoraDatabaseReplicaLagging.',
+          description: 'Replay lag of each replica, as each service measures it (0 when caught up and idle). Dashed: 5 s and the 30 s of KinoraDatabaseReplicaLagging; while a replica lags, the reads of clients that wrote meanwhile go to the primary.',
           queries: [{ expr: `max by (job, replica) (kinora_db_replica_lag_seconds${sel()})`, legend: '{{job}} {{replica}}' }],
           unit: 's',
           span: 9,
