@@ -19,7 +19,6 @@ export function Related({ video }: { video: Pick<Video, 'id' | 'channel'> }) {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id, channel.id]);
   return (
     <section className="related" aria-labelledby="related-heading">
