@@ -19,9 +19,11 @@ export function useVideoSocket(videoId: string, ready: boolean, sessionKey: stri
     let s: RealtimeSocket | null = null;
     let closed = false;
     // socket.io-client is its own chunk, loaded when the page asks for live updates (after the first frame).
-    void Promise.all([api.accessToken(), import('socket.io-client')]).then(([token, { io }]) => {
+    void import('socket.io-client').then(({ io }) => {
       if (closed) return;
-      s = io('/realtime', { path: '/socket.io', auth: token ? { token } : {}, transports: ['websocket', 'polling'] });
+      // The token is asked for at every (re)connection, so a reconnection (network loss) brings a current one.
+      const auth = (send: (data: object) => void) => void api.accessToken().then((token) => send(token ? { token } : {}), () => send({}));
+      s = io('/realtime', { path: '/socket.io', auth, transports: ['websocket', 'polling'] });
       s.on('connect', () => {
         s?.emit('video:join', { videoId }, (ack) => {
           if (ack.ok) cb.current(ack.counts);
