@@ -332,6 +332,7 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       const message = (await alert.textContent()) ?? '';
       expect(message.length).toBeGreaterThan(10);
       expect(message).not.toMatch(/undefined|\[object|^[A-Z_]+$/);
+      expect(message).not.toMatch(/^(.+) \(\1\)$/);
       await shoot(page, 'comments-chat');
 
       // The history is there after a reload, and for a signed-out viewer who is asked to sign in to chat.

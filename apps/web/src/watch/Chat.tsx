@@ -15,7 +15,11 @@ export function chatErrorMessage(e: RealtimeError): string {
     case 'INVALID_TOKEN':
       return 'Your session has ended: sign in again to chat.';
     default: {
-      const fields = (e.errors ?? []).map((f) => f.message).join('; ');
+      // Field errors that only repeat the message add nothing.
+      const fields = (e.errors ?? [])
+        .map((f) => f.message)
+        .filter((m) => m && m !== e.message)
+        .join('; ');
       return fields ? `${e.message} (${fields})` : e.message;
     }
   }

@@ -11,6 +11,7 @@ describe('the chat panel', () => {
     expect(chatErrorMessage({ code: 'UNAUTHENTICATED', message: 'Sign in' })).toBe('Your session has ended: sign in again to chat.');
     expect(chatErrorMessage({ code: 'VALIDATION_FAILED', message: 'The message is empty', errors: [{ field: '/text', message: 'is empty once cleaned' }] })).toBe('The message is empty (is empty once cleaned)');
     expect(chatErrorMessage({ code: 'VIDEO_NOT_FOUND', message: 'No video with this id' })).toBe('No video with this id');
+    expect(chatErrorMessage({ code: 'CHAT_TEXT_INVALID', message: 'The message is empty', errors: [{ field: '/text', message: 'The message is empty' }] })).toBe('The message is empty');
   });
 
   it('merges history, acknowledgements and pushes oldest first without duplicates', () => {
