@@ -76,6 +76,8 @@ function runVitest(targets) {
   child.on('exit', (code, signal) => {
     let total = { passed: 0, failed: 0, skipped: 0 };
     if (existsSync(resultsFile)) total = countsOf(JSON.parse(readFileSync(resultsFile, 'utf8')));
+    // Jest ended without a report (its global setup failed): a failure, never an empty pass.
+    else if ((code ?? 1) !== 0) total.failed = 1;
     rmSync(resultsFile, { force: true });
     let exit = code ?? (signal ? 1 : 0);
     const targets = signal ? null : webTargets;
