@@ -20,7 +20,7 @@ export function Player({
   poster,
   title,
   onPlaying,
-  onFirstFrame,
+  onSettled,
 }: {
   src: string;
   dash?: string | undefined;
@@ -28,14 +28,14 @@ export function Player({
   poster?: string | undefined;
   title: string;
   onPlaying?: () => void;
-  /** Once, when the first frame is on screen. */
-  onFirstFrame?: () => void;
+  /** Once: the first frame is on screen, or playback could not start (autoplay refused, no engine, load error). */
+  onSettled?: () => void;
 }) {
   const rootRef = useRef<HTMLDivElement>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
   const engineRef = useRef<Engine | null>(null);
-  const firstFrameRef = useRef(onFirstFrame);
-  firstFrameRef.current = onFirstFrame;
+  const settledRef = useRef(onSettled);
+  settledRef.current = onSettled;
   const [engineName, setEngineName] = useState<EngineName>(() => preferredEngine());
   const [levels, setLevels] = useState<Level[]>([]);
   const [selected, setSelected] = useState(-1);
@@ -57,12 +57,20 @@ export function Player({
       if (!performance.getEntriesByName('kinora:first-frame').length) performance.mark('kinora:first-frame');
       if (video.dataset['firstFrameMs']) return;
       video.dataset['firstFrameMs'] = String(Math.round(performance.now()));
-      firstFrameRef.current?.();
+      settledRef.current?.();
     };
     if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(markFirstFrame);
     else video.addEventListener('playing', markFirstFrame, { once: true });
     void (async () => {
-      const on = { levels: (l: Level[]) => !cancelled && setLevels(l), height: (h: number | null) => !cancelled && setCurrentHeight(h), error: (m: string) => !cancelled && setError(m) };
+      const on = {
+        levels: (l: Level[]) => !cancelled && setLevels(l),
+        height: (h: number | null) => !cancelled && setCurrentHeight(h),
+        error: (m: string) => {
+          if (cancelled) return;
+          setError(m);
+          settledRef.current?.();
+        },
+      };
       engine = await attachEngine(engineName, video, { hls: src, dash }, on);
       if (cancelled) return engine?.destroy();
       engineRef.current = engine;
@@ -73,7 +81,8 @@ export function Player({
         // source before playback began: the viewer's choice, not a reason to play again.)
         if ((err as Error | undefined)?.name !== 'NotAllowedError') return;
         video.muted = true;
-        video.play().catch(() => undefined);
+        // Refused even muted: the viewer starts it; the page need not wait for a first frame.
+        video.play().catch(() => settledRef.current?.());
       });
     })();
     return () => {

@@ -11,10 +11,10 @@ import { useVideoSocket } from '../watch/realtime.js';
 const CommentsPanel = lazy(() => import('../watch/panels.js').then((m) => ({ default: m.CommentsPanel })));
 const SidePanel = lazy(() => import('../watch/panels.js').then((m) => ({ default: m.SidePanel })));
 /**
- * The panels and the live connection start shortly after the first frame (the player has the network to itself
- * until then), or after PANELS_DELAY_MS without one (autoplay refused, slow network).
+ * The panels and the live connection start shortly after the player settles (first frame, or playback could not
+ * start): the player has the network and the CPU to itself until then. PANELS_DELAY_MS is the backstop.
  */
-const PANELS_DELAY_MS = 2500;
+const PANELS_DELAY_MS = 15_000;
 const PANELS_AFTER_FRAME_MS = 300;
 
 function viewerId(): string {
@@ -169,7 +169,7 @@ export default function Watch({ id }: { id: string }) {
             storyboard={video.storyboardUrl}
             poster={video.thumbnailUrl}
             title={video.title}
-            onFirstFrame={() => setTimeout(() => setPanels(true), PANELS_AFTER_FRAME_MS)}
+            onSettled={() => setTimeout(() => setPanels(true), PANELS_AFTER_FRAME_MS)}
             onPlaying={() => {
               if (viewed.current) return;
               viewed.current = true;
