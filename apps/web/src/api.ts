@@ -1,4 +1,4 @@
-import type { AuthResult, Problem, User, Video } from '@kinora/contracts';
+import type { AuthResult, ChatMessage, Comment, CommentRating, Problem, User, Video } from '@kinora/contracts';
 
 /** A failed API call, with a message a person can read (from the RFC 9457 problem the API answered). */
 export class ApiError extends Error {
@@ -195,6 +195,52 @@ export class ApiClient {
   }
   view(id: string, viewerId: string): Promise<void> {
     return this.request('POST', `/api/v1/videos/${encodeURIComponent(id)}/views`, { viewerId });
+  }
+
+  // ---- watch page: comments, chat, subscription, related ----
+  comments(videoId: string, sort: 'top' | 'new', cursor?: string | null): Promise<Page<Comment>> {
+    return this.request('GET', `/api/v1/videos/${encodeURIComponent(videoId)}/comments?sort=${sort}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+  }
+  replies(commentId: string, cursor?: string | null): Promise<Page<Comment>> {
+    return this.request('GET', `/api/v1/comments/${encodeURIComponent(commentId)}/replies${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
+  }
+  postComment(videoId: string, text: string, parentId?: string): Promise<Comment> {
+    return this.request('POST', `/api/v1/videos/${encodeURIComponent(videoId)}/comments`, parentId ? { text, parentId } : { text });
+  }
+  editComment(id: string, text: string): Promise<Comment> {
+    return this.request('PATCH', `/api/v1/comments/${encodeURIComponent(id)}`, { text });
+  }
+  deleteComment(id: string): Promise<void> {
+    return this.request('DELETE', `/api/v1/comments/${encodeURIComponent(id)}`);
+  }
+  rateComment(id: string, value: 'like' | 'none'): Promise<CommentRating> {
+    return this.request('PUT', `/api/v1/comments/${encodeURIComponent(id)}/rating`, { value });
+  }
+  chatHistory(videoId: string): Promise<Page<ChatMessage>> {
+    return this.request('GET', `/api/v1/videos/${encodeURIComponent(videoId)}/chat?limit=50`);
+  }
+  subscription(channelId: string): Promise<{ subscribed: boolean }> {
+    return this.request('GET', `/api/v1/channels/${encodeURIComponent(channelId)}/subscription`);
+  }
+  setSubscribed(channelId: string, subscribed: boolean): Promise<unknown> {
+    return this.request(subscribed ? 'PUT' : 'DELETE', `/api/v1/channels/${encodeURIComponent(channelId)}/subscription`);
+  }
+  /**
+   * Videos to watch next: `GET /videos/:id/related` (the recommendation service's). Where that service does not run
+   * (404 from the gateway, or 502/503), the channel's other videos, then trending ones.
+   */
+  async related(video: Pick<Video, 'id' | 'channel'>): Promise<Video[]> {
+    try {
+      return (await this.request<Page<Video>>('GET', `/api/v1/videos/${encodeURIComponent(video.id)}/related`)).items;
+    } catch (err) {
+      if (!(err instanceof ApiError) || ![404, 502, 503].includes(err.status)) throw err;
+    }
+    const [same, trending] = await Promise.all([
+      this.request<Page<Video>>('GET', `/api/v1/channels/${encodeURIComponent(video.channel.id)}/videos?limit=12`),
+      this.videos('trending'),
+    ]);
+    const seen = new Set([video.id]);
+    return [...same.items, ...trending.items].filter((v) => !seen.has(v.id) && Boolean(seen.add(v.id))).slice(0, 12);
   }
 }
 

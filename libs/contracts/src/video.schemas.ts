@@ -34,6 +34,7 @@ export const VideoSchema = Type.Object(
     width: Type.Optional(Type.Integer()),
     height: Type.Optional(Type.Integer()),
     thumbnailUrl: Type.Optional(Type.String()),
+    storyboardUrl: Type.Optional(Type.String({ description: 'WebVTT index of the seek-bar preview images (`sprite.jpg#xywh=x,y,w,h` cues, relative to this URL)' })),
     streams: Type.Optional(
       Type.Object({
         hls: Type.String({ description: 'HLS master playlist (signed for private and unlisted videos)' }),

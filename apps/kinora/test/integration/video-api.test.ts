@@ -107,7 +107,7 @@ describe('creating a video', () => {
       stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
     });
     expect(Date.parse(v.createdAt)).not.toBeNaN();
-    for (const absent of ['streams', 'thumbnailUrl', 'publishedAt', 'progress', 'failureReason', 'durationSec']) expect(v).not.toHaveProperty(absent);
+    for (const absent of ['streams', 'thumbnailUrl', 'storyboardUrl', 'publishedAt', 'progress', 'failureReason', 'durationSec']) expect(v).not.toHaveProperty(absent);
     const events = await waitFor('VideoChanged', async () => eventsOf(env, v.id).length > 0 && eventsOf(env, v.id));
     expect(events[0]).toMatchObject({
       type: EVENT_TYPES.videoChanged,
@@ -255,6 +255,7 @@ describe('processing reports from the transcoder', () => {
       ],
       streams: { hls: `${PUBLIC_URL}/media/${v.id}/master.m3u8`, dash: `${PUBLIC_URL}/media/${v.id}/manifest.mpd` },
       thumbnailUrl: `${PUBLIC_URL}/media/${v.id}/poster.jpg`,
+      storyboardUrl: `${PUBLIC_URL}/media/${v.id}/storyboard.vtt`,
     });
     expect(ready).not.toHaveProperty('progress');
     expect(Date.parse(ready.publishedAt)).toBeGreaterThanOrEqual(Date.parse(ready.createdAt));

@@ -49,6 +49,8 @@ export class VideoPresenter {
       if (hls && dash) out.streams = { hls, dash };
       const thumbnail = this.mediaUrl(v, v.thumbnailKey, opts.nowMs);
       if (thumbnail) out.thumbnailUrl = thumbnail;
+      const storyboard = this.mediaUrl(v, v.storyboardVttKey, opts.nowMs);
+      if (storyboard) out.storyboardUrl = storyboard;
       if (v.renditions) out.renditions = v.renditions.map((r) => ({ height: r.height, bandwidth: r.bandwidth }));
     }
     if (v.publishedAt) out.publishedAt = v.publishedAt.toISOString();

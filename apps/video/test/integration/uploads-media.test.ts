@@ -228,6 +228,7 @@ describe('media playback', () => {
 
   it('serves public media with content types and cache lifetimes', async () => {
     expect(mediaPath(pub.video.streams.hls)).toBe(`/media/${pub.id}/master.m3u8`);
+    expect(mediaPath(pub.video.storyboardUrl)).toBe(`/media/${pub.id}/storyboard.vtt`);
     const cases: [string, string, string][] = [
       ['master.m3u8', 'application/vnd.apple.mpegurl', 'public, max-age=10'],
       ['manifest.mpd', 'application/dash+xml', 'public, max-age=10'],
@@ -299,6 +300,9 @@ describe('media playback', () => {
     expect(hls).toMatch(new RegExp(`^/media/s/\\d+\\.[A-Za-z0-9_-]{43}/${id}/master\\.m3u8$`));
     expect(mediaPath(video.streams.dash)).toMatch(/\/manifest\.mpd$/);
     expect(mediaPath(video.thumbnailUrl)).toMatch(/^\/media\/s\//);
+    // The storyboard index too: its sprites are relative to it, so they resolve under the same token.
+    expect(mediaPath(video.storyboardUrl)).toBe(`${hls.slice(0, -'master.m3u8'.length)}storyboard.vtt`);
+    expect((await app.inject({ method: 'GET', url: mediaPath(video.storyboardUrl) })).statusCode).toBe(200);
     const master = await app.inject({ method: 'GET', url: hls });
     expect(master.statusCode).toBe(200);
     // Relative URIs in the playlists resolve under the same token.
