@@ -235,8 +235,8 @@ describeWithPodman('container images', () => {
         for (const ws of readdirSync(join(root, group))) {
           if (`${group}/${ws}` === 'libs/testing' || !existsSync(join(root, group, ws, 'package.json'))) continue;
           for (const entry of readdirSync(join(root, group, ws))) {
-            // The web app's Vite inputs and bundle are not in the images (.dockerignore): only its package.json.
-            if (notShipped.has(entry) || ['apps/edge/config', 'apps/web/dist', 'apps/web/index.html', 'apps/web/vite.config.ts'].includes(`${group}/${ws}/${entry}`)) continue;
+            // The web app's Vite inputs are not in the images (.dockerignore); its bundle (dist) is, for the chart's web pods.
+            if (notShipped.has(entry) || ['apps/edge/config', 'apps/web/index.html', 'apps/web/vite.config.ts'].includes(`${group}/${ws}/${entry}`)) continue;
             if (!present.has(`/app/${group}/${ws}/${entry}`)) missing.push(`${group}/${ws}/${entry}`);
           }
           if (group === 'apps' && existsSync(join(root, group, ws, 'dist/main.js')) && !present.has(`/app/apps/${ws}/dist/main.js`)) missing.push(`apps/${ws}/dist/main.js`);
@@ -244,6 +244,11 @@ describeWithPodman('container images', () => {
       }
       expect(missing).toEqual([]);
       expect(present.has('/app/LICENSE')).toBe(true);
+      // The web bundle the chart's web Deployment serves (WEB_ROOT=/app/apps/web/dist), without the build-input hash.
+      expect(present.has('/app/apps/web/dist/index.html')).toBe(true);
+      expect([...present].some((p) => /^\/app\/apps\/web\/dist\/assets\/.+\.js$/.test(p))).toBe(true);
+      expect(present.has('/app/apps/web/dist/.inputs-hash')).toBe(false);
+      expect(present.has('/app/apps/gateway/dist/web-main.js')).toBe(true);
     });
 
     test('everything belongs to root and nothing is writable by others but /tmp: the service cannot change its code', () => {
