@@ -4,10 +4,14 @@ import { Link, matchPath, Router, useRouter } from './router.js';
 import { Home } from './pages/Home.js';
 import { SignIn, Register } from './pages/AuthPages.js';
 import { Loading } from './ui.js';
+import { NotificationsMenu } from './notifications/Notifications.js';
 
 // The watch and upload pages bring the player and the tus client: loaded when first visited.
 const Watch = lazy(() => import('./pages/Watch.js'));
 const Upload = lazy(() => import('./pages/Upload.js'));
+const Channel = lazy(() => import('./pages/Channel.js'));
+const Studio = lazy(() => import('./pages/Studio.js'));
+const Subscriptions = lazy(() => import('./pages/Subscriptions.js'));
 
 function Header() {
   const { user, logout, loading } = useAuth();
@@ -35,6 +39,10 @@ function Header() {
             <Link to="/upload" className="button primary">
               Upload
             </Link>
+            <Link to="/studio" aria-current={path === '/studio' ? 'page' : undefined}>
+              Studio
+            </Link>
+            <NotificationsMenu userId={user.id} />
             <span className="who" data-testid="signed-in-as">
               {user.displayName || user.username}
             </span>
@@ -58,6 +66,7 @@ function Header() {
 function Routes() {
   const { path, query } = useRouter();
   const watch = matchPath('/watch/:id', path);
+  const channel = matchPath('/channel/:id', path);
   let page;
   if (path === '/') page = <Home mode="home" />;
   else if (path === '/trending') page = <Home mode="trending" />;
@@ -65,6 +74,9 @@ function Routes() {
   else if (path === '/signin') page = <SignIn />;
   else if (path === '/register') page = <Register />;
   else if (path === '/upload') page = <Upload />;
+  else if (path === '/studio') page = <Studio />;
+  else if (path === '/feed/subscriptions') page = <Subscriptions />;
+  else if (channel) page = <Channel id={channel['id']!} key={channel['id']} />;
   else if (watch) page = <Watch id={watch['id']!} key={watch['id']} />;
   else
     page = (
