@@ -4,7 +4,6 @@ import { Link, matchPath, Router, useRouter } from './router.js';
 import { Home } from './pages/Home.js';
 import { SignIn, Register } from './pages/AuthPages.js';
 import { Loading } from './ui.js';
-import { NotificationsMenu } from './notifications/Notifications.js';
 
 // The watch and upload pages bring the player and the tus client: loaded when first visited.
 const Watch = lazy(() => import('./pages/Watch.js'));
@@ -12,6 +11,8 @@ const Upload = lazy(() => import('./pages/Upload.js'));
 const Channel = lazy(() => import('./pages/Channel.js'));
 const Studio = lazy(() => import('./pages/Studio.js'));
 const Subscriptions = lazy(() => import('./pages/Subscriptions.js'));
+// The bell (and the socket it keeps) is loaded after the page: it stays out of every page's initial JavaScript.
+const NotificationsMenu = lazy(() => import('./notifications/Notifications.js').then((m) => ({ default: m.NotificationsMenu })));
 
 function Header() {
   const { user, logout, loading } = useAuth();
@@ -42,7 +43,9 @@ function Header() {
             <Link to="/studio" aria-current={path === '/studio' ? 'page' : undefined}>
               Studio
             </Link>
-            <NotificationsMenu userId={user.id} />
+            <Suspense fallback={null}>
+              <NotificationsMenu userId={user.id} />
+            </Suspense>
             <span className="who" data-testid="signed-in-as">
               {user.displayName || user.username}
             </span>
