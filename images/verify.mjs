@@ -44,6 +44,9 @@ let files = 0;
 for (const group of ['apps', 'libs', 'operators']) {
   if (!existsSync(join(app, group))) continue;
   for (const ws of readdirSync(join(app, group))) {
+    // The web app's dist is a browser bundle (Vite resolved and inlined every import; Node never loads it), and its
+    // minified text holds import-like strings that are not imports.
+    if (group === 'apps' && ws === 'web') continue;
     const dist = join(app, group, ws, 'dist');
     if (!existsSync(dist)) continue;
     for (const file of jsFiles(dist)) {

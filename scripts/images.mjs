@@ -63,6 +63,12 @@ if (build.status !== 0) {
   console.error('[images] build failed: see the TypeScript errors above');
   process.exit(build.status ?? 1);
 }
+// The web app's bundle ships in the kinora image (the chart's web Deployment serves it): built when its inputs changed.
+const web = spawnSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { cwd: root, stdio: ['ignore', args.json ? process.stderr : 'inherit', 'inherit'] });
+if (web.status !== 0) {
+  console.error('[images] the web app build failed: see above');
+  process.exit(web.status ?? 1);
+}
 
 const { ensurePodman, buildImages, publishImage } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);
 const available = await ensurePodman();

@@ -48,6 +48,10 @@ describe.each(PROFILES)('profile %s', (profile) => {
     // kubectl names every object it accepted: one line each.
     const accepted = r.stdout.split('\n').filter((l: string) => /\(server dry run\)$/.test(l));
     expect(accepted).toHaveLength(objects.length);
+    // The web app's static Deployment, its Service and the Ingress of `/` are among them.
+    for (const object of ['deployment.apps/kinora-web', 'service/kinora-web', 'ingress.networking.k8s.io/kinora-web']) {
+      expect({ object, accepted: accepted.some((l: string) => l.startsWith(`${object} `)) }).toEqual({ object, accepted: true });
+    }
   }, 120_000);
 });
 

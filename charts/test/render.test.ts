@@ -24,7 +24,7 @@ import {
   type Profile,
 } from './helm.js';
 
-const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'analytics', 'realtime'];
+const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'analytics', 'realtime', 'web'];
 /** What each service calls (its <NAME>_SERVICE_URL variables and NetworkPolicy egress). */
 const UPSTREAMS: Record<string, string[]> = {
   gateway: ['user', 'video', 'comment', 'like', 'subscription', 'analytics', 'realtime'],
@@ -36,8 +36,9 @@ const UPSTREAMS: Record<string, string[]> = {
   subscription: ['user'],
   analytics: ['user'],
   realtime: ['user', 'analytics'],
+  web: [],
 };
-const EDGE_FACING = ['gateway', 'realtime'];
+const EDGE_FACING = ['gateway', 'realtime', 'web'];
 const dashboardsDir = join(chartDir, 'files', 'dashboards');
 const SELECTOR_KEYS = ['app.kubernetes.io/instance', 'app.kubernetes.io/name'];
 const DNS_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -147,7 +148,8 @@ describe.each(PROFILES)('profile %s', (profile) => {
     expect(of(profile, 'Deployment').map((d) => d.metadata.name).sort()).toEqual(SERVICES.map((s) => `kinora-${s}`).sort());
     for (const s of SERVICES) {
       const c = container(named(profile, 'Deployment', `kinora-${s}`));
-      expect(c.command).toEqual(['node', `apps/${s}/dist/main.js`]);
+      // The web app's static server is the gateway package's second entry (the bundle is in the same image).
+      expect(c.command).toEqual(['node', s === 'web' ? 'apps/gateway/dist/web-main.js' : `apps/${s}/dist/main.js`]);
       expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
     }
   });
@@ -194,10 +196,13 @@ describe.each(PROFILES)('profile %s', (profile) => {
       const urls = [...env.keys()].filter((k) => k.endsWith('_SERVICE_URL')).sort();
       expect({ s, urls }).toEqual({ s, urls: UPSTREAMS[s]!.map((u) => `${u.toUpperCase()}_SERVICE_URL`).sort() });
       for (const u of UPSTREAMS[s]!) expect(env.get(`${u.toUpperCase()}_SERVICE_URL`).value).toBe(`http://kinora-${u}:8080`);
-      expect(env.get('GATEWAY_IDENTITY_SECRET').valueFrom.secretKeyRef.key).toBe('gateway-identity-secret');
+      // The web pods serve files only: no identity key, no database, no bus; their bundle is the image's.
+      if (s === 'web') expect(env.has('GATEWAY_IDENTITY_SECRET')).toBe(false);
+      else expect(env.get('GATEWAY_IDENTITY_SECRET').valueFrom.secretKeyRef.key).toBe('gateway-identity-secret');
+      expect(env.has('WEB_ROOT') && env.get('WEB_ROOT').value).toBe(s === 'web' ? '/app/apps/web/dist' : false);
       expect(env.get('PUBLIC_URL').value).toMatch(/^https?:\/\//);
-      expect(env.has('DATABASE_URL')).toBe(s !== 'gateway');
-      expect(env.has('KAFKA_BROKERS')).toBe(s !== 'gateway');
+      expect(env.has('DATABASE_URL')).toBe(s !== 'gateway' && s !== 'web');
+      expect(env.has('KAFKA_BROKERS')).toBe(s !== 'gateway' && s !== 'web');
       expect(env.has('STORAGE_URL')).toBe(s === 'video' || s === 'transcoder');
       expect(env.has('MEDIA_SIGNING_KEY')).toBe(s === 'video');
       if (env.has('STORAGE_URL')) expect(env.get('STORAGE_URL').value).toMatch(/^s3:\/\/[^/?]+\?/);
@@ -241,7 +246,7 @@ describe.each(PROFILES)('profile %s', (profile) => {
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
   });
 
-  test('the Ingresses: API and media to the gateway, /socket.io to realtime with cookie affinity, uploads with a large body', () => {
+  test('the Ingresses: API and media to the gateway, /socket.io to realtime with cookie affinity, uploads with a large body, / to the web app', () => {
     const ingresses = of(profile, 'Ingress');
     const route = (path: string) => {
       for (const ing of ingresses)
@@ -250,6 +255,8 @@ describe.each(PROFILES)('profile %s', (profile) => {
       throw new Error(`${profile}: no Ingress path ${path}`);
     };
     for (const path of ['/api', '/.well-known', '/media', '/api/v1/uploads']) expect(route(path).backend).toBe('kinora-gateway');
+    // Everything else is the web app's: its own static Deployment (index.html for the app's paths).
+    expect(route('/').backend).toBe('kinora-web');
     const rt = route('/socket.io');
     expect(rt.backend).toBe('kinora-realtime');
     const a = rt.ing.metadata.annotations!;
@@ -398,7 +405,7 @@ describe('optional features', () => {
     expect(ns.stderr).toMatch(/namespace/);
   });
 
-  test('NetworkPolicies: only gateway and realtime accept the ingress controller; each service reaches only what it uses', () => {
+  test('NetworkPolicies: only gateway, realtime and web accept the ingress controller; each service reaches only what it uses', () => {
     for (const profile of ['prod', 'multiregion'] as const) {
       for (const s of SERVICES) {
         const np = named(profile, 'NetworkPolicy', `kinora-${s}`);
@@ -640,7 +647,7 @@ describe('values edge cases', () => {
   test('a disabled service disappears from every object, its callers and the NetworkPolicies', async () => {
     const out = parseManifests(await template(helm, 'default', ['--set', 'services.realtime.enabled=false', '--set', 'networkPolicy.enabled=true']));
     expect(out.filter((m) => m.metadata.name === 'kinora-realtime')).toHaveLength(0);
-    expect(out.filter((m) => m.kind === 'Ingress').map((m) => m.metadata.name).sort()).toEqual(['kinora-api', 'kinora-media', 'kinora-uploads']);
+    expect(out.filter((m) => m.kind === 'Ingress').map((m) => m.metadata.name).sort()).toEqual(['kinora-api', 'kinora-media', 'kinora-uploads', 'kinora-web']);
     const gw = out.find((m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-gateway')!;
     expect(envOf(gw).has('REALTIME_SERVICE_URL')).toBe(false);
   });

@@ -166,6 +166,37 @@ describeWithPodman('container images', () => {
     expect(r.stdout + r.stderr).toMatch(/set DATABASE_URL instead/);
   }, 60_000);
 
+  test("the chart's web entry serves the image's web bundle: index.html for app paths, hashed assets immutable", async () => {
+    const port = await getFreePort();
+    const name = `kinora-images-test-${process.pid}-web`;
+    await podman.run(['rm', '-f', name]);
+    containers.push(name);
+    // As the chart's web Deployment runs it (no database, no secret).
+    await podmanOk([
+      'run', '--detach', '--name', name, '--network', 'host',
+      '--read-only', '--read-only-tmpfs=false', '--tmpfs', '/tmp:rw,size=64m,mode=1777',
+      '--cap-drop', 'all', '--security-opt', 'no-new-privileges',
+      '--env', `PORT=${port}`, '--env', 'HOST=127.0.0.1', '--env', 'WEB_ROOT=/app/apps/web/dist',
+      ref('kinora'), 'apps/gateway/dist/web-main.js',
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    await waitUntil('web-main.js in kinora: /readyz', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, intervalMs: 250 }).catch(async (err: Error) => {
+      const logs = await podman.run(['logs', '--tail', '40', name]);
+      throw new Error(`${err.message}\n${logs.stdout}${logs.stderr}`);
+    });
+    const page = await fetch(`${url}/studio`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const html = await page.text();
+    expect(html).toContain('<div id="root">');
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeDefined();
+    const js = await fetch(`${url}${asset}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(`${url}/api/v1/videos`)).status).toBe(404);
+  }, 90_000);
+
   describe('kinora-transcoder', () => {
     let service: { name: string; url: string };
     beforeAll(async () => {
@@ -235,8 +266,8 @@ describeWithPodman('container images', () => {
         for (const ws of readdirSync(join(root, group))) {
           if (`${group}/${ws}` === 'libs/testing' || !existsSync(join(root, group, ws, 'package.json'))) continue;
           for (const entry of readdirSync(join(root, group, ws))) {
-            // The web app's Vite inputs and bundle are not in the images (.dockerignore): only its package.json.
-            if (notShipped.has(entry) || ['apps/edge/config', 'apps/web/dist', 'apps/web/index.html', 'apps/web/vite.config.ts'].includes(`${group}/${ws}/${entry}`)) continue;
+            // The web app's Vite inputs are not in the images (.dockerignore); its bundle (dist) is, for the chart's web pods.
+            if (notShipped.has(entry) || ['apps/edge/config', 'apps/web/index.html', 'apps/web/vite.config.ts'].includes(`${group}/${ws}/${entry}`)) continue;
             if (!present.has(`/app/${group}/${ws}/${entry}`)) missing.push(`${group}/${ws}/${entry}`);
           }
           if (group === 'apps' && existsSync(join(root, group, ws, 'dist/main.js')) && !present.has(`/app/apps/${ws}/dist/main.js`)) missing.push(`apps/${ws}/dist/main.js`);
@@ -244,6 +275,11 @@ describeWithPodman('container images', () => {
       }
       expect(missing).toEqual([]);
       expect(present.has('/app/LICENSE')).toBe(true);
+      // The web bundle the chart's web Deployment serves (WEB_ROOT=/app/apps/web/dist), without the build-input hash.
+      expect(present.has('/app/apps/web/dist/index.html')).toBe(true);
+      expect([...present].some((p) => /^\/app\/apps\/web\/dist\/assets\/.+\.js$/.test(p))).toBe(true);
+      expect(present.has('/app/apps/web/dist/.inputs-hash')).toBe(false);
+      expect(present.has('/app/apps/gateway/dist/web-main.js')).toBe(true);
     });
 
     test('everything belongs to root and nothing is writable by others but /tmp: the service cannot change its code', () => {

@@ -55,6 +55,17 @@ describe('images/verify.mjs', () => {
     expect(r.stderr).toContain('nested (imported by libs/y/dist/index.js)');
   });
 
+  test("skips the web app's browser bundle: import-like text there is no Node import", () => {
+    const app = tree({
+      ...installed,
+      'apps/a/dist/main.js': "import Fastify from 'fastify';\n",
+      'apps/web/dist/assets/hls-abc.js': 'const s = `import "${e}"`; export { s as default };\n',
+    });
+    const r = verify(app);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(r.stdout).toMatch(/verified the imports of 1 files/);
+  });
+
   test('needs the folder to check', () => {
     const r = spawnSync(process.execPath, [join(root, 'images/verify.mjs')], { encoding: 'utf8' });
     expect(r.status).toBe(2);

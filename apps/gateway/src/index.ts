@@ -12,4 +12,5 @@ export { routesFromOpenApi, toFastifyPath } from './proxy/openapi-routes.js';
 export type { DiscoveredRoute, OpenApiDocument } from './proxy/openapi-routes.js';
 export { UpstreamRegistry } from './resilience/upstreams.plugin.js';
 export { IMMUTABLE, REVALIDATE, webAppPlugin } from './web/web-app.plugin.js';
+export { buildWebServer } from './web/web-server.js';
 export type { WebAppOptions } from './web/web-app.plugin.js';

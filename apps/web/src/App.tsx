@@ -8,6 +8,11 @@ import { Loading } from './ui.js';
 // The watch and upload pages bring the player and the tus client: loaded when first visited.
 const Watch = lazy(() => import('./pages/Watch.js'));
 const Upload = lazy(() => import('./pages/Upload.js'));
+const Channel = lazy(() => import('./pages/Channel.js'));
+const Studio = lazy(() => import('./pages/Studio.js'));
+const Subscriptions = lazy(() => import('./pages/Subscriptions.js'));
+// The bell (and the socket it keeps) is loaded after the page: it stays out of every page's initial JavaScript.
+const NotificationsMenu = lazy(() => import('./notifications/Notifications.js').then((m) => ({ default: m.NotificationsMenu })));
 
 function Header() {
   const { user, logout, loading } = useAuth();
@@ -35,6 +40,12 @@ function Header() {
             <Link to="/upload" className="button primary">
               Upload
             </Link>
+            <Link to="/studio" aria-current={path === '/studio' ? 'page' : undefined}>
+              Studio
+            </Link>
+            <Suspense fallback={null}>
+              <NotificationsMenu userId={user.id} />
+            </Suspense>
             <span className="who" data-testid="signed-in-as">
               {user.displayName || user.username}
             </span>
@@ -58,6 +69,7 @@ function Header() {
 function Routes() {
   const { path, query } = useRouter();
   const watch = matchPath('/watch/:id', path);
+  const channel = matchPath('/channel/:id', path);
   let page;
   if (path === '/') page = <Home mode="home" />;
   else if (path === '/trending') page = <Home mode="trending" />;
@@ -65,6 +77,9 @@ function Routes() {
   else if (path === '/signin') page = <SignIn />;
   else if (path === '/register') page = <Register />;
   else if (path === '/upload') page = <Upload />;
+  else if (path === '/studio') page = <Studio />;
+  else if (path === '/feed/subscriptions') page = <Subscriptions />;
+  else if (channel) page = <Channel id={channel['id']!} key={channel['id']} />;
   else if (watch) page = <Watch id={watch['id']!} key={watch['id']} />;
   else
     page = (

@@ -15,12 +15,13 @@ like:         {edge: false, db: true,  kafka: true,  redis: false, storage: fals
 subscription: {edge: false, db: true,  kafka: true,  redis: false, storage: false, upstreams: [user]}
 analytics:    {edge: false, db: true,  kafka: true,  redis: true,  storage: false, upstreams: [user]}
 realtime:     {edge: true,  db: true,  kafka: true,  redis: true,  storage: false, upstreams: [user, analytics]}
+web:          {edge: true,  db: false, kafka: false, redis: false, storage: false, upstreams: []}
 {{- end -}}
 
 {{/* The names of the enabled services, in catalogue order, as a JSON list. */}}
 {{- define "kinora.enabledServices" -}}
 {{- $out := list -}}
-{{- range $name := list "gateway" "user" "video" "transcoder" "comment" "like" "subscription" "analytics" "realtime" -}}
+{{- range $name := list "gateway" "user" "video" "transcoder" "comment" "like" "subscription" "analytics" "realtime" "web" -}}
 {{- if (index $.Values.services $name).enabled -}}{{- $out = append $out $name -}}{{- end -}}
 {{- end -}}
 {{- toJson $out -}}
@@ -200,11 +201,17 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
   value: {{ default $cfg.databasePoolMax (index $cfg.databasePoolMaxPerService $svc) | quote }}
 - name: SHUTDOWN_GRACE_MS
   value: {{ $cfg.shutdownGraceMs | quote }}
+{{- if eq $svc "web" }}
+# The static server of the web app: the bundle the kinora image holds (no secret, no store, no upstream).
+- name: WEB_ROOT
+  value: /app/apps/web/dist
+{{- else }}
 - name: GATEWAY_IDENTITY_SECRET
   valueFrom:
     secretKeyRef:
       name: {{ include "kinora.secretName" $ctx }}
       key: {{ $ctx.Values.secrets.gatewayIdentitySecretKey }}
+{{- end }}
 {{- if eq $svc "video" }}
 - name: MEDIA_SIGNING_KEY
   valueFrom:

@@ -16,6 +16,7 @@ export const CONTRACT_OPERATIONS = [
   'PUT /api/v1/channels/{}/subscription',
   'DELETE /api/v1/channels/{}/subscription',
   'GET /api/v1/users/me/subscriptions',
+  'GET /api/v1/users/me/videos',
   'GET /api/v1/feed/subscriptions',
   'POST /api/v1/videos',
   'POST /api/v1/uploads',

@@ -7,6 +7,7 @@ describe('RouteTable', () => {
     ['/api/v1/auth/login', 'user'],
     ['/api/v1/users/me', 'user'],
     ['/api/v1/users/me/subscriptions', 'subscription'],
+    ['/api/v1/users/me/videos', 'video'],
     ['/api/v1/channels/123', 'user'],
     ['/api/v1/channels/:channelId', 'user'],
     ['/api/v1/channels/123/subscription', 'subscription'],

@@ -16,6 +16,7 @@ export const DEFAULT_ROUTE_OWNERS: readonly OwnerRule[] = [
   { path: '/.well-known/jwks.json', upstream: 'user' },
   { path: '/api/v1/auth/*', upstream: 'user' },
   { path: '/api/v1/users/me/subscriptions', upstream: 'subscription' },
+  { path: '/api/v1/users/me/videos', upstream: 'video' },
   { path: '/api/v1/users/*', upstream: 'user' },
   { path: '/api/v1/channels/:id/subscription', upstream: 'subscription' },
   { path: '/api/v1/channels/:id/videos', upstream: 'video' },

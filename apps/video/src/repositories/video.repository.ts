@@ -229,6 +229,22 @@ export class VideoRepository {
     return rows.map(toRecord);
   }
 
+  /** Every live video of one owner (any state, any visibility), newest created first: the owner's studio list. */
+  async listByOwner(ownerId: string, page: PageRequest): Promise<VideoRecord[]> {
+    const params: unknown[] = [page.limit + 1, ownerId];
+    let where = 'owner_id = $2 AND deleted_at IS NULL';
+    if (page.after) {
+      params.push(page.after.sortValue, page.after.id);
+      where += ` AND (created_at, id) < ($3::timestamptz, $4::uuid)`;
+    }
+    // The primary: the owner expects to see the video they created a moment ago (read-your-writes).
+    const { rows } = await this.db.primary.query<VideoRow>(
+      `SELECT ${COLUMNS} FROM videos.videos WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $1`,
+      params,
+    );
+    return rows.map(toRecord);
+  }
+
   async listTrending(page: PageRequest): Promise<VideoRecord[]> {
     const params: unknown[] = [page.limit + 1];
     let where = LISTED;

@@ -220,6 +220,13 @@ export class VideoService {
     return this.page(rows, limit, (v) => encodeCursor(v.publishedAt!.toISOString(), v.id));
   }
 
+  /** The caller's own videos in every state and visibility (their studio), newest created first. */
+  async mine(principal: Principal, limit: number, cursor?: string): Promise<Page<Video>> {
+    const page: PageRequest = { limit, ...(cursor ? { after: decodeCursor(cursor, 'time') } : {}) };
+    const rows = await this.d.videos.listByOwner(principal.userId, page);
+    return this.page(rows, limit, (v) => encodeCursor(v.createdAt.toISOString(), v.id), { isOwner: true });
+  }
+
   async search(q: string, limit: number, cursor?: string): Promise<Page<Video>> {
     const page: PageRequest = { limit, ...(cursor ? { after: decodeCursor(cursor, 'number') } : {}) };
     // NUL cannot reach PostgreSQL; as a separator it means nothing to the search either.
@@ -229,13 +236,13 @@ export class VideoService {
     return this.page(rows, limit, (v) => encodeCursor(v.rank, v.id));
   }
 
-  private async page<R extends VideoRecord>(rows: R[], limit: number, cursorOf: (v: R) => string): Promise<Page<Video>> {
+  private async page<R extends VideoRecord>(rows: R[], limit: number, cursorOf: (v: R) => string, opts: { isOwner?: boolean } = {}): Promise<Page<Video>> {
     const items = rows.slice(0, limit);
     const stats = await this.d.stats.statsOf(items.map((v) => v.id));
     const now = Date.now();
     return {
-      // Lists only hold public videos, so nobody is the owner here (no upload URL to hand out).
-      items: items.map((v) => this.d.presenter.toVideo(v, { isOwner: false, nowMs: now, ...this.statsFor(stats, v.id) })),
+      // Public lists: nobody is the owner here (no upload URL to hand out); the owner's own list says so.
+      items: items.map((v) => this.d.presenter.toVideo(v, { isOwner: opts.isOwner === true, nowMs: now, ...this.statsFor(stats, v.id) })),
       nextCursor: rows.length > limit ? cursorOf(items[items.length - 1]!) : null,
     };
   }

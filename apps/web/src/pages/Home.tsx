@@ -36,6 +36,7 @@ export function Home({ mode, q = '' }: { mode: Mode; q?: string }) {
         <Link to="/trending" aria-current={mode === 'trending' ? 'page' : undefined}>
           Trending
         </Link>
+        {user ? <Link to="/feed/subscriptions">Subscriptions</Link> : null}
       </div>
       <h1>{mode === 'search' ? `Results for “${q}”` : TITLES[mode]}</h1>
       <ErrorMessage error={error} />

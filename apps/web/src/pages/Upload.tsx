@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { useAuth } from '../auth.js';
 import { Link } from '../router.js';
 import { ErrorMessage } from '../ui.js';
+import { parseTags, studio } from '../studio/studioApi.js';
 
 /** The upload in progress, kept so that picking the same file after a reload resumes it (same video, same tus upload). */
 interface Pending {
@@ -29,6 +30,7 @@ export default function Upload() {
   const [file, setFile] = useState<File | null>(null);
   const [title, setTitle] = useState('');
   const [description, setDescription] = useState('');
+  const [tags, setTags] = useState('');
   const [visibility, setVisibility] = useState<'public' | 'unlisted' | 'private'>('public');
   const [phase, setPhase] = useState<Phase>('form');
   const [sent, setSent] = useState(0);
@@ -75,7 +77,8 @@ export default function Upload() {
       if (pending && sameFile(pending, file)) {
         videoId = pending.videoId;
       } else {
-        const created = await api.createVideo({ title, ...(description ? { description } : {}), visibility });
+        const tagList = parseTags(tags);
+        const created = await studio.createVideo({ title, ...(description ? { description } : {}), ...(tagList.length > 0 ? { tags: tagList } : {}), visibility });
         videoId = created.id;
         localStorage.setItem(PENDING_KEY, JSON.stringify({ videoId, title, file: { name: file.name, size: file.size, lastModified: file.lastModified } } satisfies Pending));
       }
@@ -162,6 +165,10 @@ export default function Upload() {
             <textarea name="description" rows={3} maxLength={5000} value={description} onChange={(e) => setDescription(e.target.value)} />
           </label>
           <label>
+            Tags <small>(separated by commas)</small>
+            <input name="tags" maxLength={1000} value={tags} onChange={(e) => setTags(e.target.value)} />
+          </label>
+          <label>
             Visibility
             <select name="visibility" value={visibility} onChange={(e) => setVisibility(e.target.value as typeof visibility)}>
               <option value="public">Public</option>
@@ -212,7 +219,7 @@ export default function Upload() {
       ) : null}
       {phase === 'ready' && video ? (
         <p role="status" className="done">
-          Your video is ready. <Link to={`/watch/${video.id}`}>Watch it</Link>
+          Your video is ready. <Link to={`/watch/${video.id}`}>Watch it</Link> or <Link to="/studio">manage it in the Studio</Link>.
         </p>
       ) : null}
       {phase === 'failed' ? (

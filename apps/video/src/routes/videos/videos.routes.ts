@@ -126,6 +126,21 @@ export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async 
   );
 
   r.get(
+    '/api/v1/users/me/videos',
+    {
+      preHandler: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: "The caller's own videos in every state and visibility (private and unfinished ones too), newest created first",
+        querystring: PaginationQuerySchema,
+        response: { 200: VideoPage, ...problemResponses(400, 401) },
+      },
+    },
+    async (request) => videos.mine(request.principal!, request.query.limit ?? 20, request.query.cursor),
+  );
+
+  r.get(
     '/api/v1/channels/:channelId/videos',
     {
       config: { httpCache: LIST_HTTP_CACHE },

@@ -1,0 +1,67 @@
+// Helpers shared by the web app's end-to-end suites: the build, a generated clip, the platform in both modes,
+// screenshots at desktop and phone sizes into .cache/test-artifacts/web.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { ensureFfmpeg, startCluster, startEmbedded as startEmbeddedPlatform, type ClusterHandle } from '@kinora/testing';
+
+export const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
+export const artifacts = join(repoRoot, '.cache/test-artifacts/web');
+export const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+/** Quick counters and transcodes: the E2E waits on both. */
+export const E2E_SETTINGS = { COUNTER_FLUSH_INTERVAL_MS: '500', TRANSCODE_PRESET: 'ultrafast' };
+
+export interface Platform {
+  url: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** What `npm start` and `npm run cluster` build: the services (tsc) and the web app (Vite, skipped when current). */
+export function buildAll(): void {
+  const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: repoRoot, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
+  const web = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-web.mjs')], { encoding: 'utf8' });
+  if (web.status !== 0 || !existsSync(join(repoRoot, 'apps/web/dist/index.html'))) throw new Error(`web build failed: ${web.stdout}${web.stderr}`);
+}
+
+/** A temporary folder (readable by the cluster edge's workers) with a 6 s 640×360 test clip with a tone. */
+export async function makeClip(prefix: string): Promise<{ dir: string; clip: string }> {
+  await ensureFfmpeg();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const clip = join(dir, 'clip.mp4');
+  const ff = spawnSync(
+    'ffmpeg',
+    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
+    { encoding: 'utf8' },
+  );
+  if (ff.status !== 0) throw new Error(`ffmpeg could not make the test clip: ${ff.stderr ?? ff.error}`);
+  return { dir, clip };
+}
+
+/** `npm start`: the built launcher on a test database (with its replica), the web app served by its gateway. */
+export async function startEmbeddedWeb(databasePrefix: string): Promise<Platform> {
+  const platform = await startEmbeddedPlatform({ databasePrefix, env: E2E_SETTINGS });
+  return { url: platform.url, logs: () => platform.logs().slice(-3000), stop: platform.stop };
+}
+
+/** `npm run cluster`: every service its own process behind two gateways, the web app served from disk by the edge. */
+export async function startClusteredWeb(workDir: string): Promise<Platform> {
+  const webRoot = join(workDir, 'web');
+  cpSync(join(repoRoot, 'apps/web/dist'), webRoot, { recursive: true });
+  const cluster: ClusterHandle = await startCluster({ logLevel: 'warn', env: { ...E2E_SETTINGS, RATE_LIMIT_AUTH: 'off', RATE_LIMIT_GENERAL: 'off' }, edgeEnv: { EDGE_WEB_ROOT: webRoot } });
+  return { url: cluster.url, logs: () => `see ${cluster.runDir}/logs`, stop: () => cluster.stop() };
+}
+
+/** Full-page screenshots at desktop and phone sizes: `<mode>-<name>-<size>.png`; the page is left at `restore`. */
+export async function shootBoth(page: Page, mode: string, name: string, restore: { width: number; height: number } = SIZES.desktop): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: join(artifacts, `${mode}-${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(restore);
+}
