@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { ensureFfmpeg, startCluster, startEmbedded as startEmbeddedPlatform, waitUntil, type ClusterHandle } from '@kinora/testing';
 import { launchChromium, type Browser } from '@kinora/testing/browser';
+import { measureWatchPage, WATCH_JS_BUDGET } from './support.js';
 
 // The web app end to end in Debian's Chromium, in both modes: against the platform as `npm start` runs it (the built
 // launcher on a real port, the web app served by its gateway at /) and as `npm run cluster` runs it (every service
@@ -19,7 +19,6 @@ const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathn
 const artifacts = join(repoRoot, '.cache/test-artifacts/web');
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 /** The watch page's budget: everything it runs before the first frame, gzipped. */
-const WATCH_JS_BUDGET = 200 * 1024;
 
 let mode: 'embedded' | 'cluster' = 'embedded';
 let clipDir: string;
@@ -162,18 +161,13 @@ function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): 
     }, 240_000);
 
     it('plays the video: first frame, time advances, every rendition in the quality menu, switching works', async () => {
-      const js: Array<Promise<number>> = [];
-      const onResponse = (res: { url(): string; body(): Promise<Buffer>; request(): { resourceType(): string } }) => {
-        if (res.request().resourceType() === 'script') js.push(res.body().then((b) => gzipSync(b, { level: 9 }).length, () => 0));
-      };
-      page.on('response', onResponse);
-      // A full navigation (a fresh visit, caches of this page load only), timed to the first rendered frame.
-      await page.goto(`${base}${watchPath}`);
+      // A full navigation (a fresh visit, caches of this page load only), timed to the first rendered frame; the
+      // scripts it asked for until then, gzipped.
+      const measured = await measureWatchPage(page, `${base}${watchPath}`);
       const video = page.locator('video');
-      await page.waitForFunction(() => Boolean((globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } | null } }).document.querySelector('video')?.dataset['firstFrameMs']), undefined, { timeout: 30_000 });
-      page.off('response', onResponse);
-      figures[`${mode}.watchFirstFrameMs`] = Number(await video.getAttribute('data-first-frame-ms'));
-      figures[`${mode}.watchInitialJsGzipBytes`] = (await Promise.all(js)).reduce((a, b) => a + b, 0);
+      const js = measured.initialScripts;
+      figures[`${mode}.watchFirstFrameMs`] = measured.firstFrameMs;
+      figures[`${mode}.watchInitialJsGzipBytes`] = measured.initialJsGzipBytes;
       figures[`${mode}.watchScripts`] = js.length;
       console.log(`web e2e figures (${mode}): navigation → first frame ${figures[`${mode}.watchFirstFrameMs`]} ms; watch page JS ${(figures[`${mode}.watchInitialJsGzipBytes`]! / 1024).toFixed(1)} KiB gzipped in ${js.length} files`);
       expect(figures[`${mode}.watchFirstFrameMs`]).toBeGreaterThan(0);

@@ -2,6 +2,7 @@
 // screenshots at desktop and phone sizes into .cache/test-artifacts/web.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -64,4 +65,50 @@ export async function shootBoth(page: Page, mode: string, name: string, restore:
     await page.screenshot({ path: join(artifacts, `${mode}-${name}-${size}.png`), fullPage: true });
   }
   await page.setViewportSize(restore);
+}
+
+/** The issue's budget for the watch page's initial JavaScript, gzipped. */
+export const WATCH_JS_BUDGET = 200 * 1024;
+
+export interface WatchPageFigures {
+  /** Navigation → first rendered frame, as the player measured it (`data-first-frame-ms`). */
+  firstFrameMs: number;
+  /** The scripts the page started to fetch before its first frame, gzipped (level 9), summed. */
+  initialJsGzipBytes: number;
+  initialScripts: string[];
+}
+
+/**
+ * Opens `url` (a fresh navigation) and waits for the first frame. The initial JavaScript is what the page asked for
+ * before that frame (resource timing `startTime` ≤ the first frame), whatever arrives while the test notices it:
+ * what the page loads afterwards (comments, chat, the live connections) is not part of it.
+ */
+export async function measureWatchPage(page: Page, url: string): Promise<WatchPageFigures> {
+  const bodies = new Map<string, Promise<number>>();
+  const onResponse = (res: { url(): string; body(): Promise<Buffer>; request(): { resourceType(): string } }) => {
+    if (res.request().resourceType() === 'script') bodies.set(res.url(), res.body().then((b) => gzipSync(b, { level: 9 }).length, () => 0));
+  };
+  page.on('response', onResponse);
+  try {
+    await page.goto(url);
+    await page.waitForFunction(
+      () => Boolean((globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } | null } }).document.querySelector('video')?.dataset['firstFrameMs']),
+      undefined,
+      { timeout: 30_000 },
+    );
+  } finally {
+    page.off('response', onResponse);
+  }
+  const firstFrameMs = Number(await page.locator('video').getAttribute('data-first-frame-ms'));
+  const started = await page.evaluate(
+    (until) =>
+      (globalThis as unknown as { performance: { getEntriesByType(t: string): Array<{ name: string; startTime: number }> } }).performance
+        .getEntriesByType('resource')
+        .filter((e) => e.startTime <= until && /\.m?js(\?|$)/.test(e.name))
+        .map((e) => e.name),
+    firstFrameMs,
+  );
+  const initialScripts = started.filter((u) => bodies.has(u));
+  const sizes = await Promise.all(initialScripts.map((u) => bodies.get(u)!));
+  return { firstFrameMs, initialJsGzipBytes: sizes.reduce((a, b) => a + b, 0), initialScripts };
 }

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { ensureFfmpeg, startCluster, startEmbedded, waitUntil } from '@kinora/testing';
 import { launchChromium, type Browser } from '@kinora/testing/browser';
+import { measureWatchPage, WATCH_JS_BUDGET } from './support.js';
 
 // The watch page end to end in Debian's Chromium, in both modes (`npm start`: the gateway serves the app; `npm run
 // cluster`: the edge serves it from disk). One upload per mode, then: playback (first frame, time advances, every
@@ -17,7 +17,6 @@ import { launchChromium, type Browser } from '@kinora/testing/browser';
 const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
 const artifacts = join(repoRoot, '.cache/test-artifacts/web');
 const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
-const WATCH_JS_BUDGET = 200 * 1024;
 const SETTINGS = { COUNTER_FLUSH_INTERVAL_MS: '500', TRANSCODE_PRESET: 'ultrafast' };
 const PASSWORD = 'correct horse battery';
 
@@ -131,20 +130,11 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       watchPath = (await page.getByRole('link', { name: 'Watch it' }).getAttribute('href')) ?? '';
       expect(watchPath).toMatch(/^\/watch\/[\w-]+$/);
 
-      // A full navigation, timed to the first rendered frame; the scripts it loads until then, gzipped.
-      const js: Array<Promise<number>> = [];
-      const scripts: string[] = [];
-      const onResponse = (res: { url(): string; body(): Promise<Buffer>; request(): { resourceType(): string } }) => {
-        if (res.request().resourceType() !== 'script') return;
-        scripts.push(res.url());
-        js.push(res.body().then((body) => gzipSync(body, { level: 9 }).length, () => 0));
-      };
-      page.on('response', onResponse);
-      await page.goto(`${base}${watchPath}`);
-      await page.waitForFunction(() => Boolean((globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } | null } }).document.querySelector('video')?.dataset['firstFrameMs']), undefined, { timeout: 30_000 });
-      page.off('response', onResponse);
-      const firstFrame = Number(await page.locator('video').getAttribute('data-first-frame-ms'));
-      const jsBytes = (await Promise.all(js)).reduce((x, y) => x + y, 0);
+      // A full navigation, timed to the first rendered frame; the scripts it asked for until then, gzipped.
+      const measured = await measureWatchPage(page, `${base}${watchPath}`);
+      const firstFrame = measured.firstFrameMs;
+      const jsBytes = measured.initialJsGzipBytes;
+      const js = measured.initialScripts;
       figures[`${mode}.watchFirstFrameMs`] = firstFrame;
       figures[`${mode}.watchInitialJsGzipBytes`] = jsBytes;
       figures[`${mode}.watchScripts`] = js.length;
@@ -152,7 +142,7 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       expect(firstFrame).toBeGreaterThan(0);
       expect(jsBytes).toBeLessThan(WATCH_JS_BUDGET);
       // dash.js is not part of it: its chunk loads only when DASH is chosen.
-      expect(scripts.filter((u) => /dash/i.test(u))).toEqual([]);
+      expect(js.filter((u) => /dash/i.test(u))).toEqual([]);
 
       const t0 = (await media(page)).currentTime;
       await waitUntil('playback advances', async () => (await media(page)).currentTime > t0 + 0.5, { timeoutMs: 15_000, intervalMs: 100 });

@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io-client';
 import { api } from '../api.js';
 import { Link } from '../router.js';
 import { ErrorMessage, Loading } from '../ui.js';
+import { afterPageSettled } from '../settle.js';
 import { studio } from '../studio/studioApi.js';
 import { mergeNotification, notificationText } from './model.js';
 
@@ -27,7 +28,8 @@ export function NotificationsMenu({ userId }: { userId: string }) {
       (p) => !closed && setItems((cur) => p.items.reduce((acc, n) => mergeNotification(acc, n), cur ?? [])),
       (err: unknown) => !closed && setError(err),
     );
-    void import('socket.io-client').then(({ io }) => {
+    // The live connection waits until the page settled (the watch page's first frame): not part of its initial JS.
+    const cancelConnect = afterPageSettled(() => void import('socket.io-client').then(({ io }) => {
       if (closed) return;
       // The token is asked at each (re)connection: a refreshed one after expiry.
       socket = io('/realtime', {
@@ -38,9 +40,10 @@ export function NotificationsMenu({ userId }: { userId: string }) {
       socket.on('connect', () => setLive(true));
       socket.on('disconnect', () => setLive(false));
       socket.on('notification', (n) => setItems((cur) => mergeNotification(cur ?? [], n)));
-    });
+    }));
     return () => {
       closed = true;
+      cancelConnect();
       socket?.disconnect();
     };
   }, [userId]);

@@ -1,4 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { markPageSettled } from '../settle.js';
 import type { Comment, Video } from '@kinora/contracts';
 import { api, ApiError } from '../api.js';
 import { useAuth } from '../auth.js';
@@ -99,10 +100,16 @@ export default function Watch({ id }: { id: string }) {
           if (!live) return;
           setVideo(v);
           setCounts((c) => c ?? initialCounts({ ...v.stats }));
+          // Nothing to play (yet): the page has no first frame to wait for.
+          if (v.state !== 'ready') markPageSettled();
           // The owner sees an unfinished video: follow its processing until it is ready.
           if (v.state === 'processing' || v.state === 'awaiting_upload') timer = setTimeout(load, 1500);
         },
-        (err: unknown) => live && setError(err),
+        (err: unknown) => {
+          if (!live) return;
+          setError(err);
+          markPageSettled();
+        },
       );
     void load();
     return () => {
@@ -169,7 +176,10 @@ export default function Watch({ id }: { id: string }) {
             storyboard={video.storyboardUrl}
             poster={video.thumbnailUrl}
             title={video.title}
-            onSettled={() => setTimeout(() => setPanels(true), PANELS_AFTER_FRAME_MS)}
+            onSettled={() => {
+              markPageSettled();
+              setTimeout(() => setPanels(true), PANELS_AFTER_FRAME_MS);
+            }}
             onPlaying={() => {
               if (viewed.current) return;
               viewed.current = true;
