@@ -31,6 +31,15 @@ export interface PostgresHandle {
   dir: string;
   /** Fast shutdown of the replica, then the primary; removes the temp folder when the harness made it. */
   stop(): Promise<void>;
+  /** Whether the primary's server process is up. */
+  readonly primaryRunning: boolean;
+  /**
+   * Fault tests: ends the primary (default SIGINT, PostgreSQL's fast shutdown; SIGKILL a crash) and leaves the
+   * replica running (it keeps serving reads and retries its stream).
+   */
+  stopPrimary(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the primary again on the same port and data and waits until it answers; the replica reconnects itself. */
+  startPrimary(): Promise<void>;
 }
 
 const USER = 'postgres';
@@ -142,6 +151,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const primaryDir = join(dir, 'primary');
   const replicaDir = join(dir, 'replica');
   const processes: ServiceProcess[] = [];
+  let primary: ServiceProcess | undefined;
   const t0 = performance.now();
   const step = (what: string) => appendFileSync(setupLog, `[harness] +${Math.round(performance.now() - t0)} ms: ${what}\n`);
 
@@ -175,19 +185,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     );
     appendFileSync(join(primaryDir, 'pg_hba.conf'), '\nhost replication all 127.0.0.1/32 scram-sha-256\n');
 
-    const primary = spawnService({
-      name: 'postgres primary',
-      command: join(binDir, 'postgres'),
-      args: ['-D', primaryDir, '-p', String(port)],
-      logFile: join(dir, 'primary.log'),
-      cwd: dir,
-      env,
-      ...asOwner,
-    });
-    processes.push(primary);
-    registerPid(runDir, primary.pid);
     const url = postgresUrl(port);
-    await waitUntil('postgres primary', async () => (await query(url, 'SELECT 1')).length === 1, { timeoutMs, process: primary });
+    const launchPrimary = async (): Promise<void> => {
+      const started = spawnService({
+        name: 'postgres primary',
+        command: join(binDir, 'postgres'),
+        args: ['-D', primaryDir, '-p', String(port)],
+        logFile: join(dir, 'primary.log'),
+        cwd: dir,
+        env,
+        ...asOwner,
+      });
+      primary = started;
+      // The primary stays first in the list: stop() ends the replica before it.
+      processes[0] = started;
+      registerPid(runDir, started.pid);
+      await waitUntil('postgres primary', async () => (await query(url, 'SELECT 1')).length === 1, { timeoutMs, process: started });
+    };
+    await launchPrimary();
 
     step('primary ready');
     // Base backup through the low-level API, on one connection (pg_backup_stop must run where start ran).
@@ -247,7 +262,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       { timeoutMs, process: replica },
     );
     step('replica streaming');
-    return { url, replicaUrl, port, replicaPort, dir, stop };
+    return {
+      url,
+      replicaUrl,
+      port,
+      replicaPort,
+      dir,
+      stop,
+      get primaryRunning() {
+        return primary?.running ?? false;
+      },
+      async stopPrimary(signal: NodeJS.Signals = 'SIGINT') {
+        await primary?.stop(signal, 15_000);
+      },
+      async startPrimary() {
+        if (primary?.running) return;
+        await launchPrimary();
+      },
+    };
   } catch (err) {
     // The folder (with the logs named in the error) stays; a later run removes it.
     await stopProcesses().catch(() => undefined);
