@@ -237,7 +237,7 @@ describe('fault handles of private servers', () => {
       await admin.disconnect().catch(() => undefined);
       await kafka.stop();
     }
-  }, 120_000);
+  }, 240_000);
 
   it('postgres: stopPrimary() leaves the replica serving reads, startPrimary() brings writes back', async () => {
     const pgHandle = await startPostgres();
@@ -261,5 +261,5 @@ describe('fault handles of private servers', () => {
     } finally {
       await pgHandle.stop();
     }
-  }, 120_000);
+  }, 240_000);
 });
