@@ -40,7 +40,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 // Variables of the platform that the caller set are handed to every service (except what the cluster decides).
 const decided = new Set(['PORT', 'HOST', 'DATABASE_URL', 'DATABASE_REPLICA_URLS', 'REDIS_URL', 'KAFKA_BROKERS', 'STORAGE_URL', 'KINORA_DATA_DIR', 'PUBLIC_URL']);
 const passed = Object.fromEntries(
-  Object.entries(process.env).filter(([k, v]) => v !== undefined && !decided.has(k) && /^(RATE_LIMIT_|COUNTER_|UPSTREAM_|BREAKER_|TRANSCODE_|ACCESS_TOKEN_|REFRESH_TOKEN_|ANALYTICS_RETENTION|CORS_ORIGINS|OTEL_)/.test(k)),
+  Object.entries(process.env).filter(([k, v]) => v !== undefined && !decided.has(k) && /^(RATE_LIMIT_|COUNTER_|UPSTREAM_|BREAKER_|TRANSCODE_|ACCESS_TOKEN_|REFRESH_TOKEN_|ANALYTICS_RETENTION|KAFKA_SESSION_TIMEOUT_MS|CORS_ORIGINS|OTEL_)/.test(k)),
 );
 
 const { startCluster } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);

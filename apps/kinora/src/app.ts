@@ -77,6 +77,7 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
       clientId: 'kinora',
       topicPartitions: config.kafkaTopicPartitions,
       replicationFactor: config.kafkaReplicationFactor,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     });
     app.addHook('onClose', async () => own.close());
     bus = own;

@@ -262,6 +262,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ KAFKA_REPLICATION_FACTOR: 'x' })).toThrow(/KAFKA_REPLICATION_FACTOR/);
   });
 
+  it('reads KAFKA_SESSION_TIMEOUT_MS: 30 s by default, never under the broker minimum of 6 s', () => {
+    expect(loadConfig({}).kafkaSessionTimeoutMs).toBe(30_000);
+    expect(loadConfig({ KAFKA_SESSION_TIMEOUT_MS: '6000' }).kafkaSessionTimeoutMs).toBe(6_000);
+    expect(() => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: '5999' })).toThrow(/KAFKA_SESSION_TIMEOUT_MS/);
+    expect(() => loadConfig({ KAFKA_SESSION_TIMEOUT_MS: '10s' })).toThrow(/KAFKA_SESSION_TIMEOUT_MS/);
+  });
+
   it('reads the counter shards, topics and group the CounterShardSet gives its aggregators', () => {
     const d = loadConfig({});
     expect(d.counterShards).toBe(100);

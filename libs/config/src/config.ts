@@ -151,6 +151,11 @@ export interface Config {
   kafkaTopicPartitions: number;
   /** Replication factor of the topics created at start (Kafka only). */
   kafkaReplicationFactor: number;
+  /**
+   * Kafka consumer-group session timeout: how long the group waits for a member that stopped heartbeating (a
+   * crashed process) before its partitions move to the others. Heartbeats go every third of it, at most 3 s.
+   */
+  kafkaSessionTimeoutMs: number;
   logLevel: LogLevel;
   otelEndpoint: string | undefined;
   /** Lifetime of access tokens (seconds). */
@@ -477,6 +482,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     analyticsRetentionDays: int(env, 'ANALYTICS_RETENTION_DAYS', 400, 1, 36_500),
     kafkaTopicPartitions: int(env, 'KAFKA_TOPIC_PARTITIONS', 12, 1, 1024),
     kafkaReplicationFactor: int(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 32),
+    // 6 s is the broker's default group.min.session.timeout.ms: a shorter one is refused at join.
+    kafkaSessionTimeoutMs: int(env, 'KAFKA_SESSION_TIMEOUT_MS', 30_000, 6_000, 300_000),
     logLevel,
     otelEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     accessTokenTtlSec: int(env, 'ACCESS_TOKEN_TTL_SEC', 900, 10, 86_400),

@@ -17,6 +17,8 @@ export interface OpenEventBusOptions {
   /** Partitions and replication of the platform's topics created on Kafka at start. */
   topicPartitions: number;
   replicationFactor: number;
+  /** Kafka consumer-group session timeout (`KAFKA_SESSION_TIMEOUT_MS`); default the adapter's 30 s. */
+  sessionTimeoutMs?: number;
 }
 
 /** Every platform topic and its `.dlq` twin. */
@@ -30,7 +32,14 @@ export function platformTopics(partitions: number, replicationFactor: number): T
  */
 export async function openEventBus(opts: OpenEventBusOptions): Promise<EventBus> {
   if (opts.kafkaBrokers.length > 0) {
-    const kafka = createKafkaEventBus({ brokers: opts.kafkaBrokers, clientId: opts.clientId, logger: opts.logger });
+    const session = opts.sessionTimeoutMs;
+    const kafka = createKafkaEventBus({
+      brokers: opts.kafkaBrokers,
+      clientId: opts.clientId,
+      logger: opts.logger,
+      // A heartbeat every third of the session (at most every 3 s), so one late heartbeat never ends a session.
+      ...(session === undefined ? {} : { consumer: { sessionTimeoutMs: session, heartbeatIntervalMs: Math.min(3_000, Math.floor(session / 3)) } }),
+    });
     try {
       await kafka.ensureTopics(platformTopics(opts.topicPartitions, opts.replicationFactor));
     } catch (err) {

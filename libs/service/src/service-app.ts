@@ -88,6 +88,7 @@ export async function createServiceApp(opts: ServiceAppOptions): Promise<Service
       clientId: `kinora-${opts.name}`,
       topicPartitions: config.kafkaTopicPartitions,
       replicationFactor: config.kafkaReplicationFactor,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     });
     app.addHook('onClose', async () => own.close());
     bus = own;

@@ -33,6 +33,11 @@ export interface ClusterOptions {
   onProgress?: (line: string) => void;
   /** How long each process may take to become ready (ms). Default 90 s. */
   readyTimeoutMs?: number;
+  /**
+   * Fixed ports for some processes by name (e.g. `{ like: 41234 }`), the others get free ones: a fault test that
+   * routes one upstream through a relay (`LIKE_SERVICE_URL` in `env`) knows where the relay must forward.
+   */
+  ports?: Readonly<Record<string, number>>;
 }
 
 /** One process of the cluster; `stop()` and `start()` break and mend it (tests). */
@@ -56,6 +61,8 @@ export interface ClusterHandle {
   postgres: { url: string; replicaUrl: string };
   redisUrl: string;
   kafkaBrokers: string[];
+  /** The infrastructure's own handles, for fault tests that stop and start them (this cluster's, never the harness's shared ones). */
+  infra: { postgres: PostgresHandle; redis: RedisHandle; kafka: KafkaHandle };
   runDir: string;
   /** Stops the edge, the gateways, the services (SIGTERM, drained), then Kafka, Redis and PostgreSQL. */
   stop(): Promise<void>;
@@ -172,7 +179,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const serviceNames = SERVICES.flatMap((s) => (s.instances === 1 ? [s.name] : Array.from({ length: s.instances }, (_, i) => `${s.name}-${i + 1}`)));
     const names = [...serviceNames, 'gateway-1', 'gateway-2'];
     const ports = await getFreePorts(names.length + (options.port === undefined ? 1 : 0));
-    const portOf = new Map(names.map((n, i) => [n, ports[i]!]));
+    const portOf = new Map(names.map((n, i) => [n, options.ports?.[n] ?? ports[i]!]));
     const edgePort = options.port ?? ports[names.length]!;
     const publicUrl = options.publicUrl ?? `http://127.0.0.1:${edgePort}`;
     const urlOf = (n: string) => `http://127.0.0.1:${portOf.get(n)!}`;
@@ -266,6 +273,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       postgres: { url: postgres.url, replicaUrl: postgres.replicaUrl },
       redisUrl: redis.url,
       kafkaBrokers: kafka.brokers,
+      infra: { postgres, redis, kafka },
       runDir,
       stop: stopAll,
     };

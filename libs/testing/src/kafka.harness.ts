@@ -38,8 +38,17 @@ export interface KafkaHandle {
   version: string;
   /** Where the data, the configs and `kafka.log` are. */
   dir: string;
+  /** Whether the broker process is up. */
+  readonly running: boolean;
   /** Stops the broker (SIGTERM, SIGKILL after 15 s); removes the temp folder when the harness made it. */
   stop(): Promise<void>;
+  /**
+   * Fault tests: ends the broker process with `signal` (default SIGTERM, a controlled shutdown; SIGKILL a crash)
+   * and keeps its data, so {@link start} brings the same broker back.
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the broker again on the same ports with the same data and waits until it serves; a no-op while it runs. */
+  start(): Promise<void>;
 }
 
 function pomXml(version: string): string {
@@ -260,29 +269,44 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   const pendingArchive = join(dir, 'kafka.jsa');
   const cdsArgs = existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : [`-XX:ArchiveClassesAtExit=${pendingArchive}`];
 
-  const broker: ServiceProcess = spawnService({
-    name: `kafka ${version}`,
-    command: java,
-    args: [...jvmArgs(options.maxHeap ?? '512m', log4jConfig), ...cdsArgs, `-Dkafka.logs.dir=${dir}`, '-cp', join(libs, '*'), 'kafka.Kafka', props],
-    logFile: join(dir, 'kafka.log'),
-    cwd: dir,
-  });
-  registerPid(runDir, broker.pid);
   const brokers = [`127.0.0.1:${port}`];
-  try {
-    await waitUntil(`kafka ${version} on port ${port}`, () => kafkaReady(brokers), { timeoutMs, intervalMs: 200, process: broker });
-  } catch (err) {
-    await broker.stop('SIGKILL', 2_000);
-    throw err;
-  }
+  let broker: ServiceProcess | undefined;
+  const launch = async (): Promise<void> => {
+    const started = spawnService({
+      name: `kafka ${version}`,
+      command: java,
+      args: [...jvmArgs(options.maxHeap ?? '512m', log4jConfig), ...cdsArgs, `-Dkafka.logs.dir=${dir}`, '-cp', join(libs, '*'), 'kafka.Kafka', props],
+      logFile: join(dir, 'kafka.log'),
+      cwd: dir,
+    });
+    broker = started;
+    registerPid(runDir, started.pid);
+    try {
+      await waitUntil(`kafka ${version} on port ${port}`, () => kafkaReady(brokers), { timeoutMs, intervalMs: 200, process: started });
+    } catch (err) {
+      await started.stop('SIGKILL', 2_000);
+      throw err;
+    }
+  };
+  await launch();
   return {
     brokers,
     version,
     dir,
+    get running() {
+      return broker?.running ?? false;
+    },
     async stop() {
-      await broker.stop('SIGTERM', 15_000);
+      await broker?.stop('SIGTERM', 15_000);
       keepArchive(pendingArchive, archive);
       if (ownsRunDir) removeRunDir(runDir);
+    },
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      await broker?.stop(signal, 15_000);
+    },
+    async start() {
+      if (broker?.running) return;
+      await launch();
     },
   };
 }

@@ -42,6 +42,15 @@ export interface PostgresHandle {
    * then reloads it.
    */
   setReplicaSettings(settings: Record<string, string | number | boolean>): Promise<void>;
+  /** Whether the primary's server process is up. */
+  readonly primaryRunning: boolean;
+  /**
+   * Fault tests: ends the primary (default SIGINT, PostgreSQL's fast shutdown; SIGKILL a crash) and leaves the
+   * replica running (it keeps serving reads and retries its stream).
+   */
+  stopPrimary(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the primary again on the same port and data and waits until it answers; the replica reconnects itself. */
+  startPrimary(): Promise<void>;
 }
 
 const USER = 'postgres';
@@ -281,7 +290,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       appendFileSync(join(replicaDir, 'postgresql.auto.conf'), `\n${renderSettings(settings)}\n`);
       await query(replicaUrl, 'SELECT pg_reload_conf()');
     };
-    return { url, replicaUrl, port, replicaPort, dir, stop, stopServer, startServer, setReplicaSettings };
+    return {
+      url,
+      replicaUrl,
+      port,
+      replicaPort,
+      dir,
+      stop,
+      stopServer,
+      startServer,
+      setReplicaSettings,
+      get primaryRunning() {
+        return processes[0]?.running ?? false;
+      },
+      async stopPrimary(signal: NodeJS.Signals = 'SIGINT') {
+        await processes[0]!.stop(signal, 15_000);
+      },
+      startPrimary: () => startServer('primary'),
+    };
   } catch (err) {
     // The folder (with the logs named in the error) stays; a later run removes it.
     await stopProcesses().catch(() => undefined);

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import {
   createTestDatabase,
   getTestEnv,
+  startKafka,
+  startPostgres,
   startRedis,
   waitForReplica,
   waitUntil,
@@ -205,4 +207,59 @@ describe('kafka', () => {
       await admin.disconnect().catch(() => undefined);
     }
   });
+});
+
+describe('fault handles of private servers', () => {
+  it('kafka: kill() ends the broker, start() brings it back on the same port with its data', async () => {
+    const kafka = await startKafka();
+    const client = new Kafka({ clientId: 'harness-restart', brokers: kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+    const topic = `harness.restart.${randomUUID()}`;
+    const admin = client.admin();
+    try {
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+      const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      await producer.send({ topic, acks: -1, messages: [{ value: 'before' }] });
+      await producer.disconnect();
+      await admin.disconnect();
+
+      await kafka.kill('SIGKILL');
+      expect(kafka.running).toBe(false);
+      await kafka.start();
+      expect(kafka.running).toBe(true);
+
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      // The acknowledged message survived the crash.
+      expect(offsets.map((o) => o.high)).toEqual(['1']);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+      await kafka.stop();
+    }
+  }, 240_000);
+
+  it('postgres: stopPrimary() leaves the replica serving reads, startPrimary() brings writes back', async () => {
+    const pgHandle = await startPostgres();
+    try {
+      await withClient(pgHandle.url, (c) => c.query('CREATE TABLE t (v int); INSERT INTO t VALUES (1)'));
+      await waitForReplica(pgHandle.url, pgHandle.replicaUrl);
+      await pgHandle.stopPrimary('SIGKILL');
+      expect(pgHandle.primaryRunning).toBe(false);
+      await expect(withClient(pgHandle.url, (c) => c.query('SELECT 1'))).rejects.toThrow();
+      expect((await withClient(pgHandle.replicaUrl, (c) => c.query('SELECT v FROM t'))).rows).toEqual([{ v: 1 }]);
+
+      await pgHandle.startPrimary();
+      expect(pgHandle.primaryRunning).toBe(true);
+      await withClient(pgHandle.url, (c) => c.query('INSERT INTO t VALUES (2)'));
+      // The replica reconnects to the restarted primary by itself and streams again.
+      await waitUntil(
+        'the replica has the write made after the restart',
+        async () => (await withClient(pgHandle.replicaUrl, (c) => c.query('SELECT count(*)::int AS n FROM t'))).rows[0].n === 2,
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+    } finally {
+      await pgHandle.stop();
+    }
+  }, 240_000);
 });
