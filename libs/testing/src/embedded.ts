@@ -21,6 +21,10 @@ export interface EmbeddedOptions {
 export interface EmbeddedHandle {
   /** `http://127.0.0.1:<port>`, also the launcher's PUBLIC_URL. */
   url: string;
+  /** The launcher's `KINORA_DATA_DIR` (object storage, uploads), removed by `stop()`. */
+  dataDir: string;
+  /** Its test database (primary), for checking state behind the API; dropped by `stop()`. */
+  databaseUrl: string;
   /** The launcher's output so far (stdout and stderr). */
   logs(): string;
   /** SIGTERM and wait for the exit, then drop the database and the data folder. */
@@ -79,5 +83,5 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
     await stop();
     throw err;
   }
-  return { url, logs: () => output, stop };
+  return { url, dataDir, databaseUrl: tdb.url, logs: () => output, stop };
 }
