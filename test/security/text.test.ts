@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { ensureFfmpeg } from '@kinora/testing';
+import { launchChromium } from '@kinora/testing/browser';
 import { repoRootForTests } from './repo-root.js';
 import { client, createAndUpload, expectProblemShape, makeClip, register, startPlatform, waitForFinalState, type Account, type Platform } from './support.js';
 
@@ -18,6 +20,10 @@ let socket: Socket;
 const HTML = `<script>alert(1)</script><img src=x onerror="alert(2)"> &amp; &lt;b&gt; <a href="javascript:alert(3)">x</a> "quotes" 'single'`;
 
 beforeAll(async () => {
+  // The web app as `npm start` serves it (built by Vite unless current), for the Chromium check below.
+  const root = repoRootForTests();
+  const web = spawnSync(process.execPath, [join(root, 'scripts/build-web.mjs')], { encoding: 'utf8' });
+  if (web.status !== 0 || !existsSync(join(root, 'apps/web/dist/index.html'))) throw new Error(`web build failed: ${web.stdout}${web.stderr}`);
   platform = await startPlatform('kinora_sec_text');
   api = client(platform.url);
   alice = await register(platform.url, 'alice');
@@ -119,6 +125,25 @@ describe('chat text', () => {
 });
 
 describe('the web app renders user text as text', () => {
+  it('shows an HTML title and description literally in Chromium: no element made, no script run', async () => {
+    const payload = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script><b id="injected">bold</b>`;
+    expect((await api(`/api/v1/videos/${videoId}`, { method: 'PATCH', token: alice.token, body: { title: `T ${payload}`, description: `D ${payload}` } })).status).toBe(200);
+    const browser = await launchChromium();
+    try {
+      await browser.page.goto(`${platform.url}/watch/${videoId}`);
+      await browser.page.waitForFunction((p) => document.body.innerText.includes(`D ${p}`), payload, { timeout: 30_000 });
+      const seen = await browser.page.evaluate(() => ({
+        xss: (window as unknown as { __xss?: number }).__xss ?? null,
+        injected: document.querySelectorAll('#injected, img[src="x"]').length + [...document.scripts].filter((x) => x.textContent?.includes('__xss')).length,
+        title: document.body.innerText.includes('T <img src=x'),
+      }));
+      expect(seen).toEqual({ xss: null, injected: 0, title: true });
+      expect(browser.pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it('never hands user content to an HTML sink (innerHTML, dangerouslySetInnerHTML, insertAdjacentHTML, document.write)', () => {
     const root = join(repoRootForTests(), 'apps/web/src');
     const hits: string[] = [];
