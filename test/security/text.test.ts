@@ -131,12 +131,13 @@ describe('the web app renders user text as text', () => {
     const browser = await launchChromium();
     try {
       await browser.page.goto(`${platform.url}/watch/${videoId}`);
-      await browser.page.waitForFunction((p) => document.body.innerText.includes(`D ${p}`), payload, { timeout: 30_000 });
-      const seen = await browser.page.evaluate(() => ({
-        xss: (window as unknown as { __xss?: number }).__xss ?? null,
-        injected: document.querySelectorAll('#injected, img[src="x"]').length + [...document.scripts].filter((x) => x.textContent?.includes('__xss')).length,
+      // Browser-side code as strings: the tests are type-checked without the DOM library.
+      await browser.page.waitForFunction(`document.body.innerText.includes(${JSON.stringify(`D ${payload}`)})`, undefined, { timeout: 30_000 });
+      const seen = (await browser.page.evaluate(`({
+        xss: window.__xss ?? null,
+        injected: document.querySelectorAll('#injected, img[src="x"]').length + [...document.scripts].filter((x) => (x.textContent ?? '').includes('__xss')).length,
         title: document.body.innerText.includes('T <img src=x'),
-      }));
+      })`)) as { xss: number | null; injected: number; title: boolean };
       expect(seen).toEqual({ xss: null, injected: 0, title: true });
       expect(browser.pageErrors).toEqual([]);
     } finally {
