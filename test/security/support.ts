@@ -145,13 +145,17 @@ export async function createAndUpload(base: string, account: Account, bytes: Buf
   return videoId;
 }
 
-/** Polls the video (as its owner) until its state is final. */
+/**
+ * Polls the video (as its owner) until its state is final; a ready one also until the comment service knows it
+ * (its view of videos follows the video service's events, so comments may still answer 404 for a moment).
+ */
 export async function waitForFinalState(base: string, account: Account, videoId: string, timeoutMs = 90_000): Promise<any> {
   const api = client(base);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await api(`/api/v1/videos/${videoId}`, { token: account.token });
-    if (r.status === 200 && (r.body.state === 'ready' || r.body.state === 'failed')) return r.body;
+    if (r.status === 200 && r.body.state === 'failed') return r.body;
+    if (r.status === 200 && r.body.state === 'ready' && r.body.visibility !== 'private' && (await api(`/api/v1/videos/${videoId}/comments`)).status === 200) return r.body;
     if (Date.now() > deadline) throw new Error(`video ${videoId} still ${r.status} ${r.body?.state} after ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 300));
   }
