@@ -155,7 +155,7 @@ export async function waitForFinalState(base: string, account: Account, videoId:
   for (;;) {
     const r = await api(`/api/v1/videos/${videoId}`, { token: account.token });
     if (r.status === 200 && r.body.state === 'failed') return r.body;
-    if (r.status === 200 && r.body.state === 'ready' && r.body.visibility !== 'private' && (await api(`/api/v1/videos/${videoId}/comments`)).status === 200) return r.body;
+    if (r.status === 200 && r.body.state === 'ready' && (await api(`/api/v1/videos/${videoId}/comments`, { token: account.token })).status === 200) return r.body;
     if (Date.now() > deadline) throw new Error(`video ${videoId} still ${r.status} ${r.body?.state} after ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 300));
   }
