@@ -50,6 +50,7 @@ describe('loadEdgeConfig', () => {
     });
     expect(c.maxBodyBytes).toBe(1024 * 1024);
     expect(c.uploadMaxBodyBytes).toBe(8 * 1024 ** 3);
+    expect(c.clientTimeouts).toEqual({ headerSec: 15, bodySec: 30 });
     expect(c.cache).toEqual({ dir: '/srv/.kinora/edge/cache', maxSizeBytes: 10 * 1024 ** 3, segmentTtlSec: 30 * 86_400, playlistTtlSec: 10 });
     expect(c.region).toEqual({ default: 'local', ranges: [], file: undefined });
     expect(c.trustedProxies).toEqual([]);
@@ -155,6 +156,8 @@ describe('loadEdgeConfig', () => {
     [{ EDGE_MAX_BODY_SIZE: '10' }, 'EDGE_MAX_BODY_SIZE'],
     [{ EDGE_MAX_FAILS: 'many' }, 'EDGE_MAX_FAILS'],
     [{ EDGE_FAIL_TIMEOUT: 'soon' }, 'EDGE_FAIL_TIMEOUT'],
+    [{ EDGE_CLIENT_HEADER_TIMEOUT: '0s' }, 'EDGE_CLIENT_HEADER_TIMEOUT'],
+    [{ EDGE_CLIENT_BODY_TIMEOUT: '5 minutes' }, 'EDGE_CLIENT_BODY_TIMEOUT'],
     [{ EDGE_REGIONS_FILE: '/etc/kinora/missing.conf' }, 'EDGE_REGIONS_FILE'],
     [{ EDGE_REGIONS_FILE: '/etc/kinora/bad-regions.conf' }, 'EDGE_REGIONS_FILE'],
     [{ REGION: 'EU West' }, 'REGION'],
@@ -168,6 +171,10 @@ describe('loadEdgeConfig', () => {
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('reads the slow-client timeouts', () => {
+    expect(load({ EDGE_CLIENT_HEADER_TIMEOUT: '4s', EDGE_CLIENT_BODY_TIMEOUT: '2m' }).clientTimeouts).toEqual({ headerSec: 4, bodySec: 120 });
   });
 
   it('names the file and line of a bad region range', () => {

@@ -52,6 +52,11 @@ export interface EdgeConfig {
   };
   /** Largest request body (bytes) outside the upload route. */
   maxBodyBytes: number;
+  /**
+   * Slow-client timeouts (seconds): the whole request line and headers must arrive within `headerSec` (a trickle of
+   * header lines does not extend it: slowloris), and a body may pause at most `bodySec` between two reads.
+   */
+  clientTimeouts: { headerSec: number; bodySec: number };
   /** Largest request body (bytes) on the tus upload route (streamed, not buffered). */
   uploadMaxBodyBytes: number;
   cache: {
@@ -295,6 +300,10 @@ export function loadEdgeConfig(
     },
     maxBodyBytes: parseSize('EDGE_MAX_BODY_SIZE', str(env, 'EDGE_MAX_BODY_SIZE'), '1m', 1024),
     uploadMaxBodyBytes: parseSize('EDGE_UPLOAD_MAX_BODY_SIZE', str(env, 'EDGE_UPLOAD_MAX_BODY_SIZE'), '8g', 1024),
+    clientTimeouts: {
+      headerSec: parseDuration('EDGE_CLIENT_HEADER_TIMEOUT', str(env, 'EDGE_CLIENT_HEADER_TIMEOUT'), '15s'),
+      bodySec: parseDuration('EDGE_CLIENT_BODY_TIMEOUT', str(env, 'EDGE_CLIENT_BODY_TIMEOUT'), '30s'),
+    },
     cache: {
       dir: path('EDGE_CACHE_DIR', str(env, 'EDGE_CACHE_DIR') ?? resolve(runDir, 'cache'), cwd),
       maxSizeBytes: parseSize('EDGE_CACHE_MAX_SIZE', str(env, 'EDGE_CACHE_MAX_SIZE'), '10g', 1024 * 1024),

@@ -34,6 +34,14 @@ function code(conf: string): string[] {
 describe('renderNginxConf', () => {
   const conf = renderNginxConf(load());
 
+  it('closes slow clients after the configured timeouts (15 s headers in all, 30 s between body reads by default)', () => {
+    expect(conf).toContain('client_header_timeout 15s;');
+    expect(conf).toContain('client_body_timeout 30s;');
+    const short = renderNginxConf(load({ EDGE_CLIENT_HEADER_TIMEOUT: '4s', EDGE_CLIENT_BODY_TIMEOUT: '2m' }));
+    expect(short).toContain('client_header_timeout 4s;');
+    expect(short).toContain('client_body_timeout 2m;');
+  });
+
   it('is deterministic and structurally sound', () => {
     expect(renderNginxConf(load())).toBe(conf);
     let depth = 0;

@@ -26,7 +26,7 @@ export type TranscoderConfig = Pick<
   Config,
   'transcodeConcurrency' | 'transcodePreset' | 'transcodeMaxAttempts' | 'transcodeLeaseMs' | 'transcodeWorkDir'
 > &
-  Partial<Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'transcodeRunner' | 'transcodeNamespace' | 'kubeconfig' | 'transcodeChunkSec' | 'transcodeMaxParallel' | 'transcodeImage'>>;
+  Partial<Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'transcodeRunner' | 'transcodeNamespace' | 'kubeconfig' | 'transcodeChunkSec' | 'transcodeMaxParallel' | 'transcodeImage' | 'transcodeMaxDurationSec'>>;
 
 /** Knobs that are not configuration (tests turn them; the defaults suit production). */
 export interface TranscoderTuning {
@@ -126,7 +126,7 @@ export function createTranscoderModule(ctx: TranscoderContext): TranscoderModule
       progressIntervalMs: tuning.progressIntervalMs ?? 2000,
       progressMinDelta: tuning.progressMinDelta ?? 0.05,
       retryBackoff: tuning.retryBackoff ?? { initialMs: 5_000, maxMs: 300_000 },
-      limits: tuning.limits,
+      limits: tuning.limits ?? (config.transcodeMaxDurationSec === undefined ? undefined : { maxDurationSec: config.transcodeMaxDurationSec }),
       threads: tuning.threads,
       whenFfmpegMissing: tuning.whenFfmpegMissing ?? 'fail',
     },

@@ -143,6 +143,8 @@ describe('loadConfig', () => {
     [{ TRANSCODE_CONCURRENCY: '0' }, 'TRANSCODE_CONCURRENCY'],
     [{ TRANSCODE_PRESET: 'turbo' }, 'TRANSCODE_PRESET'],
     [{ TRANSCODE_MAX_ATTEMPTS: '0' }, 'TRANSCODE_MAX_ATTEMPTS'],
+    [{ TRANSCODE_MAX_DURATION_SEC: '0' }, 'TRANSCODE_MAX_DURATION_SEC'],
+    [{ TRANSCODE_MAX_DURATION_SEC: '1h' }, 'TRANSCODE_MAX_DURATION_SEC'],
     [{ TRANSCODE_LEASE_MS: '500' }, 'TRANSCODE_LEASE_MS'],
     [{ TRANSCODE_CHUNK_SEC: '2' }, 'TRANSCODE_CHUNK_SEC'],
   ])('rejects %j naming %s in one line', (env, variable) => {
@@ -221,6 +223,7 @@ describe('loadConfig', () => {
     expect(c.transcodeWorkDir).toBe('/srv/.kinora/transcode');
     expect(c.transcodeChunkSec).toBe(60);
     expect(c.transcodeResultFile).toBeUndefined();
+    expect(c.transcodeMaxDurationSec).toBe(6 * 3600);
   });
 
   it('takes the Job step result file from TRANSCODE_RESULT_FILE, else the Pod termination message path', () => {
@@ -238,6 +241,7 @@ describe('loadConfig', () => {
     expect(c.transcodeMaxAttempts).toBe(5);
     expect(c.transcodeLeaseMs).toBe(3000);
     expect(c.transcodeWorkDir).toBe('/srv/scratch');
+    expect(loadConfig({ TRANSCODE_MAX_DURATION_SEC: '60' }).transcodeMaxDurationSec).toBe(60);
   });
 
   it('reads FFMPEG_PATH / FFPROBE_PATH: relative paths against the working folder, bare names left to the PATH', () => {

@@ -198,6 +198,11 @@ export interface Config {
   upstreamPolicy: UpstreamPolicyConfig;
   /** Transcode jobs one transcoder process runs at once. */
   transcodeConcurrency: number;
+  /**
+   * Longest source video accepted, in seconds (`TRANSCODE_MAX_DURATION_SEC`, default 6 h): a tiny, highly
+   * compressible upload can promise hours of frames; longer sources fail at the probe, before any decoding.
+   */
+  transcodeMaxDurationSec: number;
   /** libx264 preset of the ladder (slower = smaller files at the same quality, more CPU). */
   transcodePreset: TranscodePreset;
   /** Attempts of a transcode job before it fails for good (transient failures; invalid input fails at once). */
@@ -517,6 +522,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       discoveryTimeoutMs: int(env, 'UPSTREAM_DISCOVERY_TIMEOUT_MS', 15_000, 0, 600_000),
     },
     transcodeConcurrency: int(env, 'TRANSCODE_CONCURRENCY', 1, 1, 64),
+    transcodeMaxDurationSec: int(env, 'TRANSCODE_MAX_DURATION_SEC', 6 * 3600, 1, 7 * 86_400),
     transcodePreset,
     transcodeMaxAttempts,
     transcodeLeaseMs: int(env, 'TRANSCODE_LEASE_MS', 30_000, 1_000, 3_600_000),

@@ -51,9 +51,28 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError
   return reply.code(err.status).type(PROBLEM_CONTENT_TYPE).serializer(JSON.stringify).send(body);
 }
 
+/**
+ * PostgreSQL refuses text it cannot store: a NUL character (U+0000) in a text column, or a `\u0000` escape in
+ * jsonb. Such text can only come from the client (JSON strings and query parameters may carry U+0000), so it is the
+ * client's mistake wherever it reaches a query: SQLSTATE 22021 (character_not_in_repertoire) or 22P05
+ * (untranslatable_character), on the error or on its `cause` (query builders wrap the driver's error).
+ */
+export function isUnstorableTextError(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '22021' || code === '22P05') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** Maps whatever was thrown to an AppError; unknown errors become a detail-free 500. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (isUnstorableTextError(error)) {
+    return commonErrors.VALIDATION_FAILED('Text in the request must not contain NUL (U+0000) characters');
+  }
   const e = error as FastifyError & { validationContext?: string };
   if (e && Array.isArray(e.validation)) {
     const errors = toFieldErrors(e.validationContext, e.validation as ValidationIssue[]);

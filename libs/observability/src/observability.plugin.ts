@@ -96,6 +96,8 @@ export const observabilityPlugin = fp(
     // Callback-style hooks: they run on every request, and an async hook costs a promise and a microtask turn.
     app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
       reply.header('x-request-id', request.id);
+      // Every answer declares its type truthfully: browsers must never sniff a JSON body (user text) as HTML.
+      reply.header('x-content-type-options', 'nosniff');
       const traceparent = request.headers.traceparent;
       if (traceparent !== undefined) {
         const tp = parseTraceparent(traceparent as string);

@@ -21,6 +21,10 @@ export interface EmbeddedOptions {
 export interface EmbeddedHandle {
   /** `http://127.0.0.1:<port>`, also the launcher's PUBLIC_URL. */
   url: string;
+  /** The launcher's `KINORA_DATA_DIR` (object storage, uploads), removed by `stop()`. */
+  dataDir: string;
+  /** Its test database (primary), for checking state behind the API; dropped by `stop()`. */
+  databaseUrl: string;
   /** The launcher's output so far (stdout and stderr). */
   logs(): string;
   /** SIGTERM and wait for the exit, then drop the database and the data folder. */
@@ -36,48 +40,65 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
   const root = repoRoot();
   const tdb = await createTestDatabase(options.databasePrefix ?? 'kinora_embedded');
   const dataDir = mkdtempSync(join(tmpdir(), 'kinora-embedded-data-'));
-  const port = await getFreePort();
-  const url = `http://127.0.0.1:${port}`;
-  let output = '';
-  const launcher = spawn(process.execPath, [join(root, 'apps/kinora/dist/main.js')], {
-    cwd: root,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/tmp',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: url,
-      DATABASE_URL: tdb.url,
-      DATABASE_REPLICA_URLS: tdb.replicaUrl,
-      KINORA_DATA_DIR: dataDir,
-      LOG_LEVEL: options.logLevel ?? 'warn',
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const stop = async (): Promise<void> => {
-    if (launcher.exitCode === null && launcher.signalCode === null) {
-      const exited = new Promise((r) => launcher.once('exit', r));
-      launcher.kill('SIGTERM');
-      await exited;
-    }
+  const cleanUp = async (): Promise<void> => {
     await tdb.drop();
     rmSync(dataDir, { recursive: true, force: true });
   };
-  try {
-    await waitUntil(
-      'the embedded platform is ready',
-      async () => {
-        if (launcher.exitCode !== null) throw new Error(`the launcher exited: ${output}`);
-        return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
+  // A free port can be taken by another process between the probe and the launcher's listen (busy CI machines):
+  // EADDRINUSE before readiness is retried on a new port; any other early exit fails at once with the output.
+  for (let attempt = 1; ; attempt++) {
+    const port = await getFreePort();
+    const url = `http://127.0.0.1:${port}`;
+    let output = '';
+    const launcher = spawn(process.execPath, [join(root, 'apps/kinora/dist/main.js')], {
+      cwd: root,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? '/tmp',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PUBLIC_URL: url,
+        DATABASE_URL: tdb.url,
+        DATABASE_REPLICA_URLS: tdb.replicaUrl,
+        KINORA_DATA_DIR: dataDir,
+        LOG_LEVEL: options.logLevel ?? 'warn',
+        ...options.env,
       },
-      { timeoutMs: options.readyTimeoutMs ?? 90_000, intervalMs: 250 },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const stopLauncher = async (): Promise<void> => {
+      if (launcher.exitCode === null && launcher.signalCode === null) {
+        const exited = new Promise((r) => launcher.once('exit', r));
+        launcher.kill('SIGTERM');
+        await exited;
+      }
+    };
+    let state: 'ready' | 'exited';
+    try {
+      state = await waitUntil(
+        'the embedded platform is ready',
+        async () => {
+          if (launcher.exitCode !== null || launcher.signalCode !== null) return 'exited' as const;
+          return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? ('ready' as const) : undefined;
+        },
+        { timeoutMs: options.readyTimeoutMs ?? 90_000, intervalMs: 250 },
+      );
+    } catch (err) {
+      await stopLauncher();
+      await cleanUp();
+      throw new Error(`${(err as Error).message}; launcher output: ${output.slice(-2000)}`);
+    }
+    if (state === 'exited') {
+      if (output.includes('EADDRINUSE') && attempt < 3) continue;
+      await cleanUp();
+      throw new Error(`the launcher exited before it was ready: ${output.slice(-2000)}`);
+    }
+    const stop = async (): Promise<void> => {
+      await stopLauncher();
+      await cleanUp();
+    };
+    return { url, dataDir, databaseUrl: tdb.url, logs: () => output, stop };
   }
-  return { url, logs: () => output, stop };
 }

@@ -73,3 +73,4 @@ export {
   type BuiltImage,
   type CommandResult,
 } from './images.js';
+export { ensureSchemathesis, SCHEMATHESIS_VERSION } from './schemathesis.js';

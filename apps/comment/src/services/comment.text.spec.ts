@@ -6,6 +6,10 @@ describe('sanitizeCommentText', () => {
     expect(sanitizeCommentText('  a\tb\r\nc\rd\u0000e\u0007f\u001bg\u007fh\u0085i\n ')).toBe('a\tb\nc\ndefghi');
   });
 
+  it('drops bidirectional overrides and isolates (display spoofing), keeps other formatting characters', () => {
+    expect(sanitizeCommentText('see \u202Eexe.txt\u202C and \u2066x\u2069 \u200Dy')).toBe('see exe.txt and x \u200Dy');
+  });
+
   it('leaves markup alone: it is text, never interpreted', () => {
     expect(sanitizeCommentText('<script>alert(1)</script> &amp; <b>x</b>')).toBe('<script>alert(1)</script> &amp; <b>x</b>');
   });

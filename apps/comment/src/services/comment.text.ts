@@ -1,13 +1,15 @@
 import { COMMENT_MAX_LENGTH } from '@kinora/contracts';
 
-// C0 controls except \t and \n, DEL, C1 controls.
-const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+// C0 controls except \t and \n, DEL, C1 controls, and (as in chat) the bidirectional overrides and isolates, which
+// can make a comment display as something it does not say ("txt.exe" shown as "exe.txt").
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
 // Lone UTF-16 surrogates cannot be stored (PostgreSQL text and jsonb refuse them).
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Comment text as stored: plain text, line breaks normalised to `\n`, control characters other than `\n` and `\t`
- * removed, surrounding white space trimmed. Nothing is escaped or interpreted: clients render it as text.
+ * and bidirectional overrides/isolates removed, surrounding white space trimmed. Nothing is escaped or
+ * interpreted: clients render it as text.
  */
 export function sanitizeCommentText(raw: string): string {
   return raw.replace(/\r\n?/g, '\n').replace(CONTROL, '').replace(LONE_SURROGATE, '').trim();

@@ -43,6 +43,12 @@ function videoIdOf(request: FastifyRequest): string {
   } catch {
     throw videoErrors.UPLOAD_METADATA_INVALID('Upload-Metadata is not valid tus metadata', [{ field: '/headers/upload-metadata', message: 'is invalid' }]);
   }
+  // Metadata is stored as given (jsonb), and PostgreSQL cannot store U+0000: refused here as the client's mistake
+  // instead of failing inside tus (a 500). Names such as `../../etc/passwd` are harmless data: files are named by
+  // the videoId, never by metadata.
+  if (metadata && Object.values(metadata).some((v) => v?.includes('\u0000'))) {
+    throw videoErrors.UPLOAD_METADATA_INVALID('Upload-Metadata values must not contain NUL characters', [{ field: '/headers/upload-metadata', message: 'contains a NUL character' }]);
+  }
   const videoId = metadata?.['videoId'];
   if (!videoId || !UUID.test(videoId)) {
     throw videoErrors.UPLOAD_METADATA_INVALID('Upload-Metadata must carry the videoId of a video created with POST /api/v1/videos', [
