@@ -91,7 +91,8 @@ export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embe
       throw new Error(`${(err as Error).message}; launcher output: ${output.slice(-2000)}`);
     }
     if (state === 'exited') {
-      if (output.includes('EADDRINUSE') && attempt < 3) continue;
+      // The launcher's own port check says "port … is already in use"; a lost race at listen() says EADDRINUSE.
+      if (/EADDRINUSE|port \S+ is already in use/.test(output) && attempt < 3) continue;
       await cleanUp();
       throw new Error(`the launcher exited before it was ready: ${output.slice(-2000)}`);
     }
