@@ -289,6 +289,20 @@ export class Database {
     return this.pickReader().pool;
   }
 
+  /**
+   * The raw pool for reads that must see the latest commit (cache fills, a creator's own list, checks before a
+   * write): the primary; while it is down, the replica that has replayed the most (stale by at most what the
+   * primary had not shipped beats a 503 for a read). Writes still fail at once.
+   */
+  latestPool(): pg.Pool {
+    return this.pickLatest().pool;
+  }
+
+  /** Drizzle with the routing of {@link latestPool}. */
+  get latestDrizzle(): NodePgDatabase {
+    return this.pickLatest().drizzle;
+  }
+
   /** A single statement on the primary (a write, or a read that must not lag); marks the context as written. */
   async execute<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
     this.checkPrimary();
@@ -418,6 +432,15 @@ export class Database {
     const any = this.replicaServers.filter((s) => s.up);
     if (any.length > 0) return any[Math.floor(Math.random() * any.length)]!;
     return this.primaryServer;
+  }
+
+  private pickLatest(): Server {
+    if (this.primaryServer.up || !this.primaryServer.everUp) return this.primaryServer;
+    // A promoted replica (not in recovery: null) is the newest; unknown positions last.
+    const rank = (s: Server): bigint => (s.replayLsn === null ? BigInt(Number.MAX_SAFE_INTEGER) ** 2n : (s.replayLsn ?? -1n));
+    const up = this.replicaServers.filter((s) => s.up);
+    if (up.length === 0) return this.primaryServer;
+    return up.reduce((best, s) => (rank(s) > rank(best) ? s : best));
   }
 
   /** Another server for a read whose replica just failed: a healthy replica, else the primary. */

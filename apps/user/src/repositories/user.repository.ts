@@ -49,7 +49,7 @@ export class UserRepository {
   }
 
   async findById(id: string, opts: { primary?: boolean } = {}): Promise<UserWithChannel | undefined> {
-    const db = opts.primary ? this.db.primaryDrizzle : this.db.reader();
+    const db = opts.primary ? this.db.latestDrizzle : this.db.reader();
     const [row] = await db
       .select({ user: users, channelId: channels.id })
       .from(users)
@@ -68,7 +68,7 @@ export class UserRepository {
   }
 
   async findChannel(id: string, opts: { primary?: boolean } = {}): Promise<ChannelRow | undefined> {
-    const [row] = await (opts.primary ? this.db.primaryDrizzle : this.db.reader()).select().from(channels).where(eq(channels.id, id)).limit(1);
+    const [row] = await (opts.primary ? this.db.latestDrizzle : this.db.reader()).select().from(channels).where(eq(channels.id, id)).limit(1);
     return row;
   }
 

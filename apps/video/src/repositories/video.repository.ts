@@ -167,7 +167,7 @@ export class VideoRepository {
 
   /** A live (not deleted) video, read with read-your-writes routing (or from the primary). */
   async findById(id: string, opts: { primary?: boolean } = {}): Promise<VideoRecord | undefined> {
-    const pool = opts.primary ? this.db.primary : this.db.readPool();
+    const pool = opts.primary ? this.db.latestPool() : this.db.readPool();
     const { rows } = await pool.query<VideoRow>(`SELECT ${COLUMNS} FROM videos.videos WHERE id = $1 AND deleted_at IS NULL`, [id]);
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
@@ -237,8 +237,8 @@ export class VideoRepository {
       params.push(page.after.sortValue, page.after.id);
       where += ` AND (created_at, id) < ($3::timestamptz, $4::uuid)`;
     }
-    // The primary: the owner expects to see the video they created a moment ago (read-your-writes).
-    const { rows } = await this.db.primary.query<VideoRow>(
+    // The primary (a replica while it is down): the owner expects to see the video they created a moment ago.
+    const { rows } = await this.db.latestPool().query<VideoRow>(
       `SELECT ${COLUMNS} FROM videos.videos WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $1`,
       params,
     );
@@ -291,7 +291,7 @@ export class VideoRepository {
     if (rows[0]?.listed === true || pool === this.db.primary) return rows[0] ? { public: rows[0].listed } : null;
     // A replica that says "not public" may lag behind the moment the video became ready (players ask for the
     // playlist right then): the primary decides. Public media, nearly all of it, never reaches the primary.
-    const fresh = await this.db.primary.query<{ listed: boolean }>(sql, [id]);
+    const fresh = await this.db.latestPool().query<{ listed: boolean }>(sql, [id]);
     return fresh.rows[0] ? { public: fresh.rows[0].listed } : null;
   }
 }

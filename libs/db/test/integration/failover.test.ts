@@ -245,12 +245,16 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
       await sleep(500);
       const during = await app.inject({ method: 'GET', url: `/items/${id}` });
       expect(during.json()).toEqual({ v: `item ${id}`, servedBy: 'replica' });
+      // Reads that want the latest commit (cache fills) fall back to the replica too, instead of a 503.
+      const latest = await database.latestPool().query<{ v: string; r: boolean }>('SELECT v, pg_is_in_recovery() AS r FROM items WHERE id = $1', [id]);
+      expect(latest.rows[0]).toEqual({ v: `item ${id}`, r: true });
       expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
 
       await pgh.startServer('primary');
       await waitUntil('primary back', async () => database.primaryAvailable, { timeoutMs: 15_000, intervalMs: 20 });
       const after = await app.inject({ method: 'POST', url: `/items/${nextId++}` });
       expect(after.statusCode).toBe(201);
+      expect((await database.latestPool().query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r).toBe(false);
     } finally {
       stopReading = true;
       await reader;
