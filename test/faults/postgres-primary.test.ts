@@ -27,6 +27,7 @@ afterAll(async () => {
 
 // Reads of the user and video services and writes of the video and subscription services;
 // the first write (a new video) is the one the recovery check waits for.
+const READ_ROUTES = ['GET /api/v1/channels/:id', 'GET /api/v1/videos/:id', 'GET /api/v1/users/me'] as const;
 const reads = (): Array<Promise<Answer>> => [
   request(cluster.url, `/api/v1/channels/${owner.channelId}`),
   request(cluster.url, `/api/v1/videos/${videoId}`, { headers: owner.headers }),
@@ -70,6 +71,14 @@ describe('PostgreSQL primary stopped', () => {
       reads: readAnswers.length,
       readSuccessPercent: round(readOk * 100, 2),
       readStatuses: statuses(readAnswers),
+      // Which of the three read routes failed, and what the first failure of each said.
+      readStatusesByRoute: Object.fromEntries(
+        READ_ROUTES.map((route, i) => [route, statuses(readAnswers.filter((_, j) => j % READ_ROUTES.length === i))]),
+      ),
+      firstReadFailures: READ_ROUTES.flatMap((route, i) => {
+        const failed = readAnswers.find((a, j) => j % READ_ROUTES.length === i && a.status !== 200);
+        return failed ? [{ route, status: failed.status, detail: failed.body?.detail ?? failed.body }] : [];
+      }),
       writes: writeAnswers.length,
       writeStatuses: statuses(writeAnswers),
       write503WithinGateway100Ms: `${after.within - (before?.within ?? 0)}/${after.total - (before?.total ?? 0)}`,

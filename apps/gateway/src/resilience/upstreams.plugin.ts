@@ -40,6 +40,19 @@ export class UpstreamResponse {
   }
 }
 
+/**
+ * Whether an answer counts as a failure of the upstream for its breaker (and the failure metric): every 5xx except a
+ * 503 that carries `Retry-After`. That one is a service refusing on purpose, at once, because something behind it is
+ * down (the database primary during an outage refuses writes that way): opening the breaker would also refuse the
+ * reads that the service still answers.
+ */
+export function countsAgainstUpstream(status: number, headers: Record<string, string | string[] | undefined> | undefined): boolean {
+  if (status < 500) return false;
+  if (status !== 503 || !headers) return true;
+  const retryAfter = Object.entries(headers).find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
+  return retryAfter === undefined || retryAfter === '';
+}
+
 /** A response kept for stale-if-error. */
 export interface StaleResponse {
   status: number;
@@ -86,9 +99,9 @@ export class UpstreamRegistry {
         halfOpenAfterMs: c.breakerHalfOpenAfterMs,
         maxConcurrency: c.maxConcurrency,
         maxQueue: c.maxQueue,
-        // 4xx answers are the client's problem, not the upstream's.
-        isFailure: (e) => !(e instanceof AppError) || e.status >= 500,
-        isFailureResult: (r) => r instanceof UpstreamResponse && r.status >= 500,
+        // 4xx answers are the client's problem, not the upstream's; a deliberate 503 is not a sick upstream either.
+        isFailure: (e) => !(e instanceof AppError) || countsAgainstUpstream(e.status, e.headers),
+        isFailureResult: (r) => r instanceof UpstreamResponse && countsAgainstUpstream(r.status, r.headers),
         isRetryable: (r) =>
           'error' in r
             ? r.error instanceof UpstreamUnreachableError && RETRYABLE_CODES.has(r.error.code ?? '')
@@ -217,7 +230,7 @@ export const upstreamsPlugin = fp(
           const result = await policy.execute(cls, async () => handler.call(this, request, reply));
           return result === undefined && !reply.sent ? reply : result;
         } catch (err) {
-          if (!(err instanceof AppError) || err.status >= 500) {
+          if (!(err instanceof AppError) || countsAgainstUpstream(err.status, err.headers)) {
             failures.inc({ upstream, reason: failureReason(err) });
             if (!reply.sent && sendStale(request, reply, upstream)) return reply;
           }
