@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Redis } from 'ioredis';
 import { Server, type DefaultEventsMap, type Namespace, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { adapterClient } from './adapter-client.js';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { authErrors, TokenError, type TokenVerifier } from '@kinora/auth';
 import {
@@ -109,7 +110,7 @@ export class RealtimeServer implements ChatBroadcaster, SocialFanout {
       allowRequest: (_req, cb) => cb(this.closing ? 'server shutting down' : null, !this.closing),
       ...(opts.redis
         ? {
-            adapter: createAdapter(opts.redis, {
+            adapter: createAdapter(adapterClient(opts.redis), {
               streamName: `${opts.keyPrefix}sio`,
               channelPrefix: `${opts.keyPrefix}sio`,
               maxLen: 10_000,

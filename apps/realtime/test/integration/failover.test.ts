@@ -9,7 +9,7 @@ import { Database, runMigrations } from '@kinora/db';
 import { createEvent, createInProcessEventBus, eventsMigrationsDir, toEventMessage, type InProcessEventBus } from '@kinora/events';
 import { createLogger } from '@kinora/observability';
 import { publishVideoChanged, videoChangedEvent } from '@kinora/projections';
-import { createTestDatabase, getFreePort, getTestEnv, waitUntil, type TestDatabase } from '@kinora/testing';
+import { createTestDatabase, getFreePort, getTestEnv, startRedis, waitUntil, type TestDatabase } from '@kinora/testing';
 import { ask, closeClients, collect, connect, createSigner, ISSUER, newUser, until, type Client } from '../support/realtime.harness.js';
 
 // Two realtime processes (the real `dist/main.js`) behind a small TCP balancer that prefers A. A is killed with
@@ -164,7 +164,8 @@ afterAll(async () => {
     }
   }
   for (const s of balancerSockets) s.destroy();
-  await new Promise((r) => balancer?.close(r));
+  // Only the tests that use a balancer start one (a run of one test may not).
+  if (balancer) await new Promise((r) => balancer.close(r));
   await new Promise((r) => services?.close(r));
   await bus?.close();
   await database?.close();
@@ -305,5 +306,32 @@ describe('one instance with two worker processes (REALTIME_WORKERS=2)', () => {
     await inst.exited;
     expect(inst.proc.exitCode).toBe(0);
     expect(lines().some((l) => l['msg'] === 'stopped')).toBe(true);
+  }, 120_000);
+});
+
+describe('started while Redis is down', () => {
+  it('stays up and not ready (no unhandled rejection from the adapter), then becomes ready once Redis answers', async () => {
+    const redisPort = await getFreePort();
+    const child = startChild(await getFreePort(), { REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    // Several adapter heartbeats (every 5 s) fail meanwhile; each used to be an unhandled rejection ending the process.
+    await waitUntil(
+      'answers /readyz with 503 while Redis is down',
+      async () => {
+        if (child.proc.exitCode !== null) throw new Error(`exited:\n${child.output()}`);
+        return (await fetch(`${child.url}/readyz`).then((r) => r.status, () => 0)) === 503;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    await new Promise((r) => setTimeout(r, 12_000));
+    expect(child.proc.exitCode).toBeNull();
+    expect(child.output()).not.toMatch(/MaxRetriesPerRequestError|Unhandled/);
+    const redis = await startRedis({ port: redisPort });
+    try {
+      await ready(child);
+    } finally {
+      child.proc.kill('SIGTERM');
+      await child.exited;
+      await redis.stop();
+    }
   }, 120_000);
 });
