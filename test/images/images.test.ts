@@ -267,7 +267,7 @@ describeWithPodman('container images', () => {
           if (`${group}/${ws}` === 'libs/testing' || !existsSync(join(root, group, ws, 'package.json'))) continue;
           for (const entry of readdirSync(join(root, group, ws))) {
             // The web app's Vite inputs are not in the images (.dockerignore); its bundle (dist) is, for the chart's web pods.
-            if (notShipped.has(entry) || ['apps/edge/config', 'apps/web/index.html', 'apps/web/vite.config.ts'].includes(`${group}/${ws}/${entry}`)) continue;
+            if (notShipped.has(entry) || ['apps/edge/config', 'apps/web/index.html', 'apps/web/vite.config.ts', 'apps/web/vitest.config.ts'].includes(`${group}/${ws}/${entry}`)) continue;
             if (!present.has(`/app/${group}/${ws}/${entry}`)) missing.push(`${group}/${ws}/${entry}`);
           }
           if (group === 'apps' && existsSync(join(root, group, ws, 'dist/main.js')) && !present.has(`/app/apps/${ws}/dist/main.js`)) missing.push(`apps/${ws}/dist/main.js`);

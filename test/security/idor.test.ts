@@ -120,6 +120,7 @@ const MATRIX: Record<string, Entry> = {
   'DELETE /api/v1/channels/{}/subscription': { notOwned: "Bob's own subscription to a public channel" },
   'GET /api/v1/channels/{}/subscription': { notOwned: "Bob's own subscription to a public channel" },
   'GET /api/v1/users/me/subscriptions': { notOwned: "the caller's own list" },
+  'GET /api/v1/users/me/videos': { notOwned: "the caller's own videos (no id in the request)" },
   'GET /api/v1/feed/subscriptions': { notOwned: "the caller's own feed" },
   'GET /api/v1/feed/home': { notOwned: "the caller's own feed" },
   'POST /api/v1/videos': { notOwned: "creates the caller's own video" },

@@ -322,6 +322,12 @@ export class Database {
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
+      // The primary went away under the transaction: the same 503 as every write while it is down.
+      if (isConnectionError(err)) {
+        this.setUp(this.primaryServer, false, err);
+        void this.poll();
+        throw primaryUnavailable();
+      }
       throw err;
     } finally {
       client.release();
@@ -471,6 +477,9 @@ export class Database {
           if (isConnectionError(err)) {
             this.setUp(server, false, err);
             void this.poll();
+            // The answer a client gets while the primary is down (503 + Retry-After), from the first failure on:
+            // a raw connection error would be a 500, and would count against the service at the gateways.
+            throw primaryUnavailable();
           }
           throw err;
         });
