@@ -17,6 +17,7 @@ import { createRealtimeModule } from '@kinora/realtime';
 import { createCommentModule } from '@kinora/comment';
 import { createLikeModule } from '@kinora/like';
 import { createSubscriptionModule } from '@kinora/subscription';
+import { createRecommendationModule } from '@kinora/recommendation';
 
 export interface KinoraDeps {
   /** The process's database (`DATABASE_URL`): the in-process event log, and every entity without its own. */
@@ -179,6 +180,20 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
       },
     });
     await app.register(subscription.plugin);
+  }
+  // Recommendations: related videos and the home feed, from its own projection and the engagement topics.
+  if (config.services.includes('recommendation')) {
+    const recommendation = await createRecommendationModule({
+      ...ctx,
+      // Channel handles and names from the user module in-process.
+      channels: {
+        channel: async (id) => {
+          const ch = await user.accounts.channel(id).catch(() => null);
+          return ch ? { handle: ch.handle, name: ch.name } : null;
+        },
+      },
+    });
+    await app.register(recommendation.plugin);
   }
   if (analytics) await app.register(analytics.plugin);
   void ctx; // the services below share it

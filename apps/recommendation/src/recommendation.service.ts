@@ -1,0 +1,78 @@
+import type { FeedVideo, Principal } from '@kinora/contracts';
+import { canSee, type VideoProjection } from '@kinora/projections';
+import type { ChannelNames } from './channel.names.js';
+import { recommendationErrors } from './errors.js';
+import type { CandidateRow, RecommendationRepository } from './recommendation.repository.js';
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Related videos and the home feed, from the co-engagement model, the tags and the trending scores. */
+export class RecommendationService {
+  constructor(private readonly deps: { videos: VideoProjection; repo: RecommendationRepository; channels: ChannelNames }) {}
+
+  /**
+   * Videos co-engaged by the audience of `videoId` (most shared users first), then videos sharing its tags, never the
+   * video itself. `VIDEO_NOT_FOUND` for a video the caller may not see (as the video service answers).
+   */
+  async related(principal: Principal | undefined, videoId: string, limit: number): Promise<Page<FeedVideo>> {
+    const video = await this.deps.videos.get(videoId);
+    if (!video || !canSee(video, principal?.userId)) throw recommendationErrors.VIDEO_NOT_FOUND(`no video ${videoId}`);
+    const rows = await this.fill(limit, [videoId], [
+      (exclude, n) => this.deps.repo.coEngaged(videoId, exclude, n),
+      (exclude, n) => this.deps.repo.tagged(video.tags, exclude, n),
+    ]);
+    return this.page(rows);
+  }
+
+  /**
+   * Anonymous: popular (trending score, then newest). Signed in: videos co-engaged with what the user watched or
+   * liked recently, then videos sharing those videos' tags, then popular ones; never what the user already engaged.
+   */
+  async home(principal: Principal | undefined, limit: number): Promise<Page<FeedVideo>> {
+    if (!principal) return this.page(await this.deps.repo.popular([], limit));
+    const userId = principal.userId;
+    const seen = await this.deps.repo.engagedBy(userId);
+    const rows = await this.fill(limit, seen.videoIds, [
+      (exclude, n) => this.deps.repo.forUser(userId, exclude, n),
+      (exclude, n) => this.deps.repo.tagged(seen.tags, exclude, n),
+      (exclude, n) => this.deps.repo.popular(exclude, n),
+    ]);
+    return this.page(rows);
+  }
+
+  /** Takes from each source in turn until `limit` videos, each video once, none of `exclude`. */
+  private async fill(limit: number, exclude: string[], sources: Array<(exclude: string[], n: number) => Promise<CandidateRow[]>>): Promise<CandidateRow[]> {
+    const out: CandidateRow[] = [];
+    const skip = [...exclude];
+    for (const source of sources) {
+      if (out.length >= limit) break;
+      for (const row of await source(skip, limit - out.length)) {
+        out.push(row);
+        skip.push(row.video_id);
+      }
+    }
+    return out;
+  }
+
+  private async page(rows: CandidateRow[]): Promise<Page<FeedVideo>> {
+    const channelIds = [...new Set(rows.map((r) => r.channel_id))];
+    const names = new Map(await Promise.all(channelIds.map(async (id) => [id, await this.deps.channels.channel(id).catch(() => null)] as const)));
+    const items = rows.map((r): FeedVideo => {
+      const ch = names.get(r.channel_id);
+      return {
+        id: r.video_id,
+        title: r.title,
+        tags: r.tags,
+        visibility: r.visibility,
+        state: r.state,
+        channel: { id: r.channel_id, handle: ch?.handle ?? '', name: ch?.name ?? '' },
+        ...(r.duration_sec !== null ? { durationSec: r.duration_sec } : {}),
+        publishedAt: r.published_at.toISOString(),
+      };
+    });
+    return { items, nextCursor: null };
+  }
+}
