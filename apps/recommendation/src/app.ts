@@ -13,6 +13,7 @@ import { applyEngagement } from './engagement.js';
 import { RecommendationRepository } from './recommendation.repository.js';
 import { recommendationRoutes } from './routes.js';
 import { RecommendationService } from './recommendation.service.js';
+import { httpVideoDetails, type VideoDetails } from './video.details.js';
 
 export const migrationsDir = fileURLToPath(new URL('../migrations', import.meta.url));
 export const SCHEMA = 'recommendation';
@@ -23,8 +24,10 @@ export interface RecommendationModuleOptions {
   database: Database;
   bus: EventBus;
   logger?: Logger;
-  /** Channel handles and names for the list items; default: none known (empty strings). */
+  /** Channel handles and names of the items the video service could not show; default: none known (empty strings). */
   channels?: ChannelNames;
+  /** The items' full `Video` (the video service's); default: built from the projection (zero stats, no thumbnail). */
+  details?: VideoDetails;
 }
 
 export interface RecommendationModule {
@@ -44,7 +47,10 @@ export async function createRecommendationModule(opts: RecommendationModuleOptio
   await runMigrations(database.primary, { schema: SCHEMA, dir: migrationsDir, ...log });
   const videos = new VideoProjection({ database, schema: SCHEMA, bus, ...log });
   await videos.migrate(opts.logger);
-  const recommendations = new RecommendationService({ videos, repo: new RecommendationRepository(database), channels: opts.channels ?? noChannelNames });
+  const recommendations = new RecommendationService({ videos, repo: new RecommendationRepository(database),
+    channels: opts.channels ?? noChannelNames,
+    ...(opts.details ? { details: opts.details } : {}),
+  });
 
   let engagement: Subscription | undefined;
   let started = false;
@@ -77,12 +83,13 @@ export async function createRecommendationModule(opts: RecommendationModuleOptio
 /**
  * The recommendation service as its own process: base app (problems, health, metrics, OpenAPI), the database
  * plugin, authentication (the gateway's signed identity, or a bearer token checked against the user service's
- * JWKS), the routes and the consumers. Channel names come from the user service (`USER_SERVICE_URL`) when set.
+ * JWKS), the routes and the consumers. The items come from the video service (`VIDEO_SERVICE_URL`), channel names
+ * of the items it cannot show from the user service (`USER_SERVICE_URL`), when set.
  * Nothing listens yet.
  */
 export async function buildApp(
   config: Config,
-  deps: { database: Database; logger: Logger; bus?: EventBus; verifier?: TokenVerifier; channels?: ChannelNames },
+  deps: { database: Database; logger: Logger; bus?: EventBus; verifier?: TokenVerifier; channels?: ChannelNames; details?: VideoDetails },
 ): Promise<FastifyInstance> {
   const { app, bus } = await createServiceApp({
     name: 'recommendation',
@@ -93,7 +100,14 @@ export async function buildApp(
     ...(deps.verifier ? { verifier: deps.verifier } : {}),
   });
   const channels = deps.channels ?? (config.upstreams.user ? httpChannelNames(config.upstreams.user) : undefined);
-  const mod = await createRecommendationModule({ database: deps.database, bus, logger: deps.logger, ...(channels ? { channels } : {}) });
+  const details = deps.details ?? (config.upstreams.video ? httpVideoDetails(config.upstreams.video) : undefined);
+  const mod = await createRecommendationModule({
+    database: deps.database,
+    bus,
+    logger: deps.logger,
+    ...(channels ? { channels } : {}),
+    ...(details ? { details } : {}),
+  });
   await app.register(mod.plugin);
   return app;
 }

@@ -109,6 +109,18 @@ export class RecommendationRepository {
     return rows;
   }
 
+  /** A channel's newest published videos. */
+  async ofChannel(channelId: string, exclude: string[], limit: number): Promise<CandidateRow[]> {
+    const { rows } = await this.db.readPool().query<CandidateRow>(
+      `SELECT ${COLUMNS} FROM recommendation.video_projection v
+       WHERE v.channel_id = $1 AND ${PUBLISHED} AND v.video_id <> ALL($2::uuid[])
+       ORDER BY v.published_at DESC, v.video_id DESC
+       LIMIT $3`,
+      [channelId, exclude, limit],
+    );
+    return rows;
+  }
+
   /** Published videos by trending score now (decayed to this moment), then the newest ones to fill up. */
   async popular(exclude: string[], limit: number): Promise<CandidateRow[]> {
     const { rows } = await this.db.readPool().query<CandidateRow>(

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { FeedVideoSchema, PageSchema, problemResponses, UuidSchema } from '@kinora/contracts';
+import { VideoSchema, PageSchema, problemResponses, UuidSchema } from '@kinora/contracts';
 import type { RecommendationService } from './recommendation.service.js';
 
 const ParamsSchema = Type.Object({ id: UuidSchema }, { additionalProperties: false });
@@ -15,10 +15,10 @@ export const recommendationRoutes: FastifyPluginAsync<{ recommendations: Recomme
     {
       schema: {
         tags: ['feed'],
-        summary: 'Videos watched or liked by the same audience, then videos sharing tags (one page, nextCursor null)',
+        summary: 'Videos watched or liked by the same audience, then sharing tags, then of the same channel, then popular (one page)',
         params: ParamsSchema,
         querystring: QuerySchema,
-        response: { 200: PageSchema(FeedVideoSchema), ...problemResponses(400, 404) },
+        response: { 200: PageSchema(VideoSchema), ...problemResponses(400, 404) },
       },
     },
     async (request) => recommendations.related(request.principal ?? undefined, request.params.id, request.query.limit ?? 20),
@@ -30,7 +30,7 @@ export const recommendationRoutes: FastifyPluginAsync<{ recommendations: Recomme
         tags: ['feed'],
         summary: 'Personalised when signed in (related to what was watched or liked, then popular), popular otherwise (one page)',
         querystring: QuerySchema,
-        response: { 200: PageSchema(FeedVideoSchema), ...problemResponses(400) },
+        response: { 200: PageSchema(VideoSchema), ...problemResponses(400) },
       },
     },
     async (request) => recommendations.home(request.principal ?? undefined, request.query.limit ?? 20),

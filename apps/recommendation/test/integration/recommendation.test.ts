@@ -115,6 +115,8 @@ describe('GET /api/v1/videos/:id/related', () => {
     const hidden = await video(owner, { visibility: 'private' }); // co-engaged by everyone, but private
     const gone = await video(owner); // co-engaged, then deleted
     await video(owner, { tags: ['unrelated'] });
+    const sibling1 = await video(owner, { channelId, publishedAt: '2026-01-01T00:00:00.000Z' });
+    const sibling2 = await video(owner, { channelId, publishedAt: '2026-02-01T00:00:00.000Z' });
     await views(a, [u1, u2, u3]);
     await views(b, [u1, u2, u3]);
     await views(hidden, [u1, u2, u3]);
@@ -125,17 +127,23 @@ describe('GET /api/v1/videos/:id/related', () => {
 
     const res = await related(a);
     expect(ids(res).slice(0, 5)).toEqual([b, h, c, d2, d1]);
+    // then the channel's other videos (newest first), then popular ones
+    expect(ids(res).slice(5, 7)).toEqual([sibling2, sibling1]);
     expect(ids(res)).not.toContain(a);
     expect(ids(res)).not.toContain(hidden);
     expect(ids(res)).not.toContain(gone);
     expect(json(res).nextCursor).toBeNull();
+    // without the video service, items are built from the projection (the contract's Video, zero stats)
     expect(json(res).items[0]).toEqual({
       id: b,
       title: 'A video',
+      description: '',
       tags: [],
       visibility: 'public',
       state: 'ready',
       channel: { id: expect.any(String), handle: '', name: '' },
+      stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
+      createdAt: expect.any(String),
       publishedAt: expect.any(String),
     });
     // the limit cuts the list; a video of the known channel carries its handle and name
@@ -161,6 +169,43 @@ describe('GET /api/v1/videos/:id/related', () => {
     const id = await video(owner);
     expectProblem(await related('not-a-uuid'), 400);
     for (const q of ['?limit=0', '?limit=101', '?limit=abc', '?limit=1.5']) expectProblem(await related(id, q), 400);
+  });
+});
+
+describe('items from the video service', () => {
+  it('shows the video service’s Video where it answers, the projection’s where it does not', async () => {
+    const owner = await issuer.user();
+    const seedId = await video(owner, { tags: ['detail-test'] });
+    const shown = await video(owner, { tags: ['detail-test'], title: 'From projection' });
+    const failed = await video(owner, { tags: ['detail-test'] });
+    const full = {
+      id: shown,
+      title: 'From the video service',
+      description: 'd',
+      tags: ['detail-test'],
+      visibility: 'public',
+      state: 'ready',
+      channel: { id: channelId, handle: 'cats', name: 'Cat videos' },
+      thumbnailUrl: 'http://kinora.test/media/x/thumb.jpg',
+      stats: { views: 7, likes: 1, dislikes: 0, comments: 2 },
+      createdAt: '2026-01-01T00:00:00.000Z',
+      publishedAt: '2026-01-01T00:00:00.000Z',
+    };
+    const asked: string[][] = [];
+    const other = await buildApp(config, {
+      database,
+      logger,
+      bus,
+      details: { videos: async (ids) => (asked.push(ids), new Map(ids.includes(shown) ? [[shown, full as any]] : [])) },
+    });
+    try {
+      const items = JSON.parse((await other.inject({ method: 'GET', url: `/api/v1/videos/${seedId}/related?limit=2` })).body).items;
+      // same tag overlap: newest first
+      expect(items).toEqual([expect.objectContaining({ id: failed, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 } }), full]);
+      expect(asked[0]?.sort()).toEqual([shown, failed].sort());
+    } finally {
+      await other.close();
+    }
   });
 });
 
