@@ -32,7 +32,8 @@ export class RecommendationService {
 
   /**
    * Anonymous: popular (trending score, then newest). Signed in: videos co-engaged with what the user watched or
-   * liked recently, then videos sharing those videos' tags, then popular ones; never what the user already engaged.
+   * liked recently, then videos sharing those videos' tags, then popular ones; what the user already watched or
+   * liked only after all of those (never before an unwatched video).
    */
   async home(principal: Principal | undefined, limit: number): Promise<Page<Video>> {
     if (!principal) return this.page(await this.deps.repo.popular([], limit));
@@ -43,6 +44,11 @@ export class RecommendationService {
       (exclude, n) => this.deps.repo.tagged(seen.tags, exclude, n),
       (exclude, n) => this.deps.repo.popular(exclude, n),
     ]);
+    // A home page never runs dry on a small catalogue: what the user already watched or liked comes last.
+    if (rows.length < limit) {
+      const chosen = rows.map((r) => r.video_id);
+      rows.push(...(await this.deps.repo.popular(chosen, limit - rows.length)));
+    }
     return this.page(rows);
   }
 
