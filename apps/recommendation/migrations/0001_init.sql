@@ -17,11 +17,15 @@ CREATE INDEX engagement_video_idx ON engagement (video_id, user_id);
 
 -- Trending score of a video: engagement (views of anyone, likes) decayed exponentially; `score` is the value at
 -- `updated_at`, the value at time t is score * 2^-((t - updated_at) / half-life).
+-- Every score decays by the same factor, so the order of the scores now is the order of
+-- `rank = log2(score) + epoch(updated_at) / half-life` (null when the score is 0): an index serves the popular list.
 CREATE TABLE trending (
   video_id    uuid PRIMARY KEY,
   score       double precision NOT NULL,
-  updated_at  timestamptz NOT NULL
+  updated_at  timestamptz NOT NULL,
+  rank        double precision
 );
+CREATE INDEX trending_rank_idx ON trending (rank DESC) WHERE rank IS NOT NULL;
 
 -- Envelope ids of the engagement events already applied (delivery is at-least-once).
 CREATE TABLE processed_events (

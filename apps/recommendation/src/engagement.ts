@@ -51,6 +51,12 @@ async function bumpTrending(client: pg.ClientBase, videoId: string, delta: numbe
        updated_at = GREATEST(t.updated_at, EXCLUDED.updated_at)`,
     [videoId, delta, at, TRENDING_HALF_LIFE_SEC],
   );
+  await client.query(
+    `UPDATE recommendation.trending
+     SET rank = CASE WHEN score > 0 THEN ln(score) / ln(2) + extract(epoch FROM updated_at) / $2 END
+     WHERE video_id = $1`,
+    [videoId, TRENDING_HALF_LIFE_SEC],
+  );
 }
 
 /**

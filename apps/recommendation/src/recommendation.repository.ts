@@ -1,5 +1,4 @@
 import type { Database } from '@kinora/db';
-import { TRENDING_HALF_LIFE_SEC } from './engagement.js';
 
 /** A recommendable video as the projection has it. */
 export interface CandidateRow {
@@ -121,17 +120,29 @@ export class RecommendationRepository {
     return rows;
   }
 
-  /** Published videos by trending score now (decayed to this moment), then the newest ones to fill up. */
+  /**
+   * Published videos by trending score now (the `rank` index: the same order), then the newest ones without a score
+   * to fill up.
+   */
   async popular(exclude: string[], limit: number): Promise<CandidateRow[]> {
-    const { rows } = await this.db.readPool().query<CandidateRow>(
-      `SELECT ${COLUMNS} FROM recommendation.video_projection v
-       LEFT JOIN recommendation.trending t ON t.video_id = v.video_id
-       WHERE ${PUBLISHED} AND v.video_id <> ALL($1::uuid[])
-       ORDER BY COALESCE(t.score * power(2, -extract(epoch FROM (now() - t.updated_at)) / $3), 0) DESC,
-                v.published_at DESC, v.video_id DESC
+    const pool = this.db.readPool();
+    const { rows } = await pool.query<CandidateRow>(
+      `SELECT ${COLUMNS} FROM recommendation.trending t
+       JOIN recommendation.video_projection v ON v.video_id = t.video_id
+       WHERE t.rank IS NOT NULL AND ${PUBLISHED} AND v.video_id <> ALL($1::uuid[])
+       ORDER BY t.rank DESC, v.published_at DESC, v.video_id DESC
        LIMIT $2`,
-      [exclude, limit, TRENDING_HALF_LIFE_SEC],
+      [exclude, limit],
     );
-    return rows;
+    if (rows.length >= limit) return rows;
+    const { rows: newest } = await pool.query<CandidateRow>(
+      `SELECT ${COLUMNS} FROM recommendation.video_projection v
+       WHERE ${PUBLISHED} AND v.video_id <> ALL($1::uuid[])
+         AND NOT EXISTS (SELECT 1 FROM recommendation.trending t WHERE t.video_id = v.video_id AND t.rank IS NOT NULL)
+       ORDER BY v.published_at DESC, v.video_id DESC
+       LIMIT $2`,
+      [exclude, limit - rows.length],
+    );
+    return [...rows, ...newest];
   }
 }

@@ -232,6 +232,26 @@ describe('GET /api/v1/feed/home', () => {
     expectProblem(await home(undefined, '?limit=0'), 400);
   });
 
+  it('decays trending scores: engagement a day old counts half, and late events count at their own time', async () => {
+    const owner = await issuer.user();
+    const old = await video(owner);
+    const fresh = await video(owner);
+    const day = 24 * 3600 * 1000;
+    const at = (ms: number) => new Date(Date.now() - ms);
+    const viewAt = (videoId: string, when: Date) => createEvent({ type: 'VideoViewed.v1', key: videoId, actor: { type: 'anonymous', id: null }, payload: { videoId, watchedSec: null }, occurredAt: when });
+    // old: 6 views three days ago (0.75 now); fresh: 1 view now, then a late event from two days ago (1.25 now)
+    await engage(TOPICS.videoViews, Array.from({ length: 6 }, () => viewAt(old, at(3 * day))));
+    await engage(TOPICS.videoViews, [viewAt(fresh, at(0))]);
+    await engage(TOPICS.videoViews, [viewAt(fresh, at(2 * day))]);
+    const score = async (id: string) =>
+      (await database.primary.query<{ s: number }>('SELECT score * power(2, -extract(epoch FROM (now() - updated_at)) / 86400) AS s FROM recommendation.trending WHERE video_id = $1', [id])).rows[0]!.s;
+    expect(await score(old)).toBeCloseTo(0.75, 2);
+    expect(await score(fresh)).toBeCloseTo(1.25, 2);
+    const list = ids(await home());
+    expect(list.indexOf(fresh)).toBeGreaterThanOrEqual(0);
+    expect(list.indexOf(fresh)).toBeLessThan(list.indexOf(old));
+  });
+
   it('signed in: videos related to what the user watched or liked (not those), then shared tags, then popular', async () => {
     const owner = await issuer.user();
     const me = await issuer.user();
