@@ -24,16 +24,17 @@ import {
   type Profile,
 } from './helm.js';
 
-const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'analytics', 'realtime', 'web'];
+const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'recommendation', 'analytics', 'realtime', 'web'];
 /** What each service calls (its <NAME>_SERVICE_URL variables and NetworkPolicy egress). */
 const UPSTREAMS: Record<string, string[]> = {
-  gateway: ['user', 'video', 'comment', 'like', 'subscription', 'analytics', 'realtime'],
+  gateway: ['user', 'video', 'comment', 'like', 'subscription', 'recommendation', 'analytics', 'realtime'],
   user: ['analytics'],
   video: ['user', 'analytics'],
   transcoder: [],
   comment: ['user'],
   like: ['user'],
   subscription: ['user'],
+  recommendation: ['user', 'video'],
   analytics: ['user'],
   realtime: ['user', 'analytics'],
   web: [],

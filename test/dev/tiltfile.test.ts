@@ -14,7 +14,7 @@ import { ensureHelm, ensureTilt, startKubernetes, type KubernetesHandle } from '
 
 const execFileAsync = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'analytics', 'realtime'];
+const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'recommendation', 'analytics', 'realtime'];
 
 interface TiltManifest {
   Name: string;

@@ -243,6 +243,22 @@ async function journey(target: Target): Promise<string> {
     );
     expect(channel).toMatchObject({ id: alice.channelId, subscriberCount: 1, videoCount: 1 });
 
+    // Recommendations (consumed from video.lifecycle, video.views, video.likes): the anonymous home lists the video
+    // as the video service shows it (its exact stats); it is never its own related video.
+    const recommended = await waitUntil(
+      'the home feed lists the video with its stats',
+      async () => {
+        const items = (await api('/api/v1/feed/home')).body?.items as Array<{ id: string; stats?: { views: number } }> | undefined;
+        const v = items?.find((x) => x.id === videoId);
+        return v?.stats?.views === expected.views ? v : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(recommended).toMatchObject({ id: videoId, channel: { id: alice.channelId }, stats: expected });
+    const related = await api(`/api/v1/videos/${videoId}/related`);
+    expect(related.status).toBe(200);
+    expect(related.body.items.map((x: { id: string }) => x.id)).not.toContain(videoId);
+
     // Bob's notifications: the reply, on his socket and in the REST list.
     await waitUntil('reply notification on the socket', async () => notifications.some((n) => n.kind === 'comment.reply'), { timeoutMs: 30_000, intervalMs: 100 });
     const listed = await api('/api/v1/notifications', { headers: bob.headers });

@@ -17,6 +17,7 @@ import { createRealtimeModule } from '@kinora/realtime';
 import { createCommentModule } from '@kinora/comment';
 import { createLikeModule } from '@kinora/like';
 import { createSubscriptionModule } from '@kinora/subscription';
+import { createRecommendationModule, moduleVideoDetails } from '@kinora/recommendation';
 
 export interface KinoraDeps {
   /** The process's database (`DATABASE_URL`): the in-process event log, and every entity without its own. */
@@ -130,8 +131,9 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
 
   // Service modules: each mounts its encapsulated routes and starts its consumers (stopped on close).
   if (config.services.includes('user')) await app.register(user.plugin);
+  let video: Awaited<ReturnType<typeof createVideoModule>> | undefined;
   if (config.services.includes('video')) {
-    const video = await createVideoModule({
+    video = await createVideoModule({
       ...ctx,
       stats: counters,
       cache,
@@ -180,6 +182,21 @@ export async function buildKinora(config: Config, deps: KinoraDeps): Promise<Fas
       },
     });
     await app.register(subscription.plugin);
+  }
+  // Recommendations: related videos and the home feed, from its own projection and the engagement topics.
+  if (config.services.includes('recommendation')) {
+    const recommendation = await createRecommendationModule({
+      ...ctx,
+      // The items as the video module shows them, channel handles and names from the user module, in-process.
+      ...(video ? { details: moduleVideoDetails((id) => video.videos.get(null, id)) } : {}),
+      channels: {
+        channel: async (id) => {
+          const ch = await user.accounts.channel(id).catch(() => null);
+          return ch ? { handle: ch.handle, name: ch.name } : null;
+        },
+      },
+    });
+    await app.register(recommendation.plugin);
   }
   if (analytics) await app.register(analytics.plugin);
   void ctx; // the services below share it

@@ -6,13 +6,14 @@ as libs/testing/src/cluster.ts: `npm run cluster`) and what its NetworkPolicy le
   upstreams: services it calls (<NAME>_SERVICE_URL); USER also serves the JWKS every verifier reads
 */}}
 {{- define "kinora.catalogue" -}}
-gateway:      {edge: true,  db: false, kafka: false, redis: true,  storage: false, upstreams: [user, video, comment, like, subscription, analytics, realtime]}
+gateway:      {edge: true,  db: false, kafka: false, redis: true,  storage: false, upstreams: [user, video, comment, like, subscription, recommendation, analytics, realtime]}
 user:         {edge: false, db: true,  kafka: true,  redis: false, storage: false, upstreams: [analytics]}
 video:        {edge: false, db: true,  kafka: true,  redis: false, storage: true,  upstreams: [user, analytics]}
 transcoder:   {edge: false, db: true,  kafka: true,  redis: false, storage: true,  upstreams: []}
 comment:      {edge: false, db: true,  kafka: true,  redis: false, storage: false, upstreams: [user]}
 like:         {edge: false, db: true,  kafka: true,  redis: false, storage: false, upstreams: [user]}
 subscription: {edge: false, db: true,  kafka: true,  redis: false, storage: false, upstreams: [user]}
+recommendation: {edge: false, db: true, kafka: true, redis: false, storage: false, upstreams: [user, video]}
 analytics:    {edge: false, db: true,  kafka: true,  redis: true,  storage: false, upstreams: [user]}
 realtime:     {edge: true,  db: true,  kafka: true,  redis: true,  storage: false, upstreams: [user, analytics]}
 web:          {edge: true,  db: false, kafka: false, redis: false, storage: false, upstreams: []}
@@ -21,7 +22,7 @@ web:          {edge: true,  db: false, kafka: false, redis: false, storage: fals
 {{/* The names of the enabled services, in catalogue order, as a JSON list. */}}
 {{- define "kinora.enabledServices" -}}
 {{- $out := list -}}
-{{- range $name := list "gateway" "user" "video" "transcoder" "comment" "like" "subscription" "analytics" "realtime" "web" -}}
+{{- range $name := list "gateway" "user" "video" "transcoder" "comment" "like" "subscription" "recommendation" "analytics" "realtime" "web" -}}
 {{- if (index $.Values.services $name).enabled -}}{{- $out = append $out $name -}}{{- end -}}
 {{- end -}}
 {{- toJson $out -}}

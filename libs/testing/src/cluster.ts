@@ -56,7 +56,7 @@ export interface ClusterProcess {
 export interface ClusterHandle {
   /** The edge: what users and tests talk to. */
   url: string;
-  /** Every process by name: `user`, `video`, `transcoder`, `comment`, `like`, `subscription`, `analytics-1`, `analytics-2`, `realtime-1`, `realtime-2`, `gateway-1`, `gateway-2`, `edge`. */
+  /** Every process by name: `user`, `video`, `transcoder`, `comment`, `like`, `subscription`, `recommendation`, `analytics-1`, `analytics-2`, `realtime-1`, `realtime-2`, `gateway-1`, `gateway-2`, `edge`. */
   processes: ReadonlyMap<string, ClusterProcess>;
   postgres: { url: string; replicaUrl: string };
   redisUrl: string;
@@ -76,6 +76,7 @@ const SERVICES: ReadonlyArray<{ name: string; app: string; instances: number }> 
   { name: 'comment', app: 'comment', instances: 1 },
   { name: 'like', app: 'like', instances: 1 },
   { name: 'subscription', app: 'subscription', instances: 1 },
+  { name: 'recommendation', app: 'recommendation', instances: 1 },
   { name: 'analytics', app: 'analytics', instances: 2 },
   { name: 'realtime', app: 'realtime', instances: 2 },
 ];
@@ -206,6 +207,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       COMMENT_SERVICE_URL: urlOf('comment'),
       LIKE_SERVICE_URL: urlOf('like'),
       SUBSCRIPTION_SERVICE_URL: urlOf('subscription'),
+      RECOMMENDATION_SERVICE_URL: urlOf('recommendation'),
       // One instance answers the internal reads and the chat REST routes; events reach every instance.
       ANALYTICS_SERVICE_URL: urlOf('analytics-1'),
       REALTIME_SERVICE_URL: urlOf('realtime-1'),
