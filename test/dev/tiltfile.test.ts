@@ -14,7 +14,9 @@ import { ensureHelm, ensureTilt, startKubernetes, type KubernetesHandle } from '
 
 const execFileAsync = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'recommendation', 'analytics', 'realtime'];
+const SERVICES = ['gateway', 'user', 'video', 'transcoder', 'comment', 'like', 'subscription', 'recommendation', 'analytics', 'realtime', 'web'];
+/** What each service's container runs (the web app's static server is in the gateway's package). */
+const entryOf = (svc: string): string => (svc === 'web' ? 'apps/gateway/dist/web-main.js' : `apps/${svc}/dist/main.js`);
 
 interface TiltManifest {
   Name: string;
@@ -135,7 +137,7 @@ describe('the Tiltfile, evaluated by tilt', () => {
       const deployment = docs.find((d) => d['kind'] === 'Deployment')!;
       expect(deployment.spec.replicas).toBe(1);
       const container = deployment.spec.template.spec.containers[0];
-      expect(container.command).toEqual(['node', '--watch-path=/app/apps', '--watch-path=/app/libs', `apps/${svc}/dist/main.js`]);
+      expect(container.command).toEqual(['node', '--watch-path=/app/apps', '--watch-path=/app/libs', entryOf(svc)]);
       expect(container.image).toMatch(svc === 'transcoder' ? /^kinora-transcoder:/ : /^kinora:/);
       // Live updates write into the container; everything else of the chart's hardening stays.
       expect(container.securityContext.readOnlyRootFilesystem).toBe(false);
