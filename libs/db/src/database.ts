@@ -323,7 +323,7 @@ export class Database {
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       // The primary went away under the transaction: the same 503 as every write while it is down.
-      if (isConnectionError(err)) {
+      if (isConnectionError(err) && this.primaryServer.everUp) {
         this.setUp(this.primaryServer, false, err);
         void this.poll();
         throw primaryUnavailable();
@@ -478,8 +478,9 @@ export class Database {
             this.setUp(server, false, err);
             void this.poll();
             // The answer a client gets while the primary is down (503 + Retry-After), from the first failure on:
-            // a raw connection error would be a 500, and would count against the service at the gateways.
-            throw primaryUnavailable();
+            // a raw connection error would be a 500, and would count against the service at the gateways. A
+            // primary never reached (a wrong URL at start-up) keeps its own error, which says what is wrong.
+            if (server.everUp) throw primaryUnavailable();
           }
           throw err;
         });
