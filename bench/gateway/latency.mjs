@@ -1,43 +1,14 @@
-// Latency probe (its own process): an open loop of one request every `1000/rate` ms over a keep-alive pool, so
-// requests rarely queue behind each other and p99 shows what the server spends per request, at µs resolution
-// (autocannon reports whole milliseconds). Usage: node latency.mjs <url> <rate/s> <seconds> [bearer token]
-import { Pool } from 'undici';
+// Latency probe (its own process): the open loop of bench/open-loop.mjs against one URL.
+// Usage: node latency.mjs <url> <rate/s> <seconds> [bearer token]
+import { openLoop } from '../open-loop.mjs';
 
 const [url, rateArg, secondsArg, token] = process.argv.slice(2);
 const u = new URL(url);
-const pool = new Pool(u.origin, { connections: 16, pipelining: 1 });
-const rate = Number(rateArg);
-const total = Math.round(rate * Number(secondsArg));
-const headers = token ? { authorization: `Bearer ${token}` } : {};
-const samples = [];
-let failed = 0;
-
-async function one() {
-  const t0 = process.hrtime.bigint();
-  try {
-    const res = await pool.request({ method: 'GET', path: u.pathname, headers });
-    await res.body.dump();
-    if (res.statusCode !== 200) failed++;
-    else samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  } catch {
-    failed++;
-  }
-}
-
-// Warm up the connections and the server's code paths.
-for (let i = 0; i < 500; i++) await one();
-samples.length = 0;
-
-const started = performance.now();
-const inflight = [];
-for (let i = 0; i < total; i++) {
-  const due = started + (i * 1000) / rate;
-  const wait = due - performance.now();
-  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-  inflight.push(one());
-}
-await Promise.all(inflight);
-await pool.close();
-samples.sort((a, b) => a - b);
-const q = (p) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))];
-process.stdout.write(`${JSON.stringify({ count: samples.length, failed, p50: q(0.5), p99: q(0.99) })}\n`);
+const result = await openLoop({
+  origin: u.origin,
+  rate: Number(rateArg),
+  seconds: Number(secondsArg),
+  nextPath: () => u.pathname,
+  headers: token ? { authorization: `Bearer ${token}` } : {},
+});
+process.stdout.write(`${JSON.stringify(result)}\n`);
