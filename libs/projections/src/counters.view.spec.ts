@@ -123,4 +123,37 @@ describe('CountersView', () => {
     now += 61_000; // past stale-if-error: nothing left to serve
     expect((await view.statsOf([V1])).get(V1)?.likes).toBe(0);
   });
+
+  it('peek answers held fresh totals at once, and the same object until a newer version arrives', async () => {
+    let now = 1_000_000;
+    const l = loader();
+    const bus = feed();
+    l.videoRows.set(V1, video(V1, 3, 5));
+    const view = new CountersView({ loader: l, bus, maxAgeMs: 5_000, now: () => now });
+    await view.start();
+    expect(view.peek(V1)).toBeUndefined(); // not held yet
+    const first = (await view.statsOf([V1])).get(V1);
+    expect(view.peek(V1)).toBe(first);
+    expect(view.peek(V1.toUpperCase())).toBe(first);
+    // A reload with the same version keeps the held object (readers key rendered answers on it).
+    now += 5_000;
+    expect(view.peek(V1)).toBeUndefined(); // too old: statsOf reloads
+    expect((await view.statsOf([V1])).get(V1)).toBe(first);
+    expect(l.calls).toHaveLength(2);
+    expect(view.peek(V1)).toBe(first);
+    // A newer version replaces it.
+    await bus.deliver([videoEvent(video(V1, 4, 6))]);
+    const second = view.peek(V1);
+    expect(second).not.toBe(first);
+    expect(second?.likes).toBe(6);
+    expect(first?.likes).toBe(5); // the old object was not changed
+    // While a load of the id runs, peek defers to it.
+    now += 5_000;
+    let open!: () => void;
+    l.gate = new Promise<void>((r) => (open = r));
+    const reading = view.statsOf([V1]);
+    expect(view.peek(V1)).toBeUndefined();
+    open();
+    await reading;
+  });
 });

@@ -108,8 +108,21 @@ export class CountersView {
     return () => this.listeners.delete(listener);
   }
 
+  /** The totals of one video when they are held and fresh, at once (no promise); undefined otherwise (use `statsOf`). */
+  peek(videoId: string): VideoStats | undefined {
+    const key = videoId.toLowerCase();
+    const held = this.videos.get(key);
+    if (held === undefined || this.now() - held.at >= this.maxAgeMs || this.loadingVideos.has(key)) return undefined;
+    return held.value;
+  }
+
   /** Totals of these videos (ids that are not UUIDs, or never counted, read as zeros). */
   async statsOf(videoIds: readonly string[]): Promise<Map<string, VideoStats>> {
+    if (videoIds.length === 1) {
+      // One video (a watch page's read), held and fresh: no sets, no arrays, one lookup.
+      const held = this.peek(videoIds[0]!);
+      if (held !== undefined) return new Map([[videoIds[0]!, held]]);
+    }
     const wanted = [...new Set(videoIds)];
     const keys = wanted.map((id) => id.toLowerCase());
     await this.ensure(keys.filter((k) => UUID.test(k)), this.videos, this.loadingVideos, (ids) => this.loadVideos(ids));
@@ -178,10 +191,11 @@ export class CountersView {
     for (const id of ids) if (!this.channels.get(id)) this.store(this.channels, id, { value: ZERO_CHANNEL, version: 0n, at });
   }
 
-  /** Keeps the newer of what is held and `next`; an equal version refreshes the time (the totals are the same). */
+  /** Keeps the newer of what is held and `next`; an equal version only refreshes the time (the totals are the same). */
   private store<T>(cache: TtlLru<string, Entry<T>>, key: string, next: Entry<T>): boolean {
     const held = cache.get(key);
-    if (held && held.version > next.version) {
+    // An equal version holds the same totals: the held object stays (readers may key work on its identity).
+    if (held && held.version >= next.version) {
       held.at = Math.max(held.at, next.at);
       return false;
     }
