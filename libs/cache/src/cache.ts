@@ -16,6 +16,12 @@ export type Loader<T> = () => Promise<T | null | undefined>;
 export interface Cache {
   /** The value of `key` in `cls`: from process memory, else Redis, else `load()` (one load per key at a time). */
   get<T>(cls: KeyClass<T>, key: string, load: Loader<T>): Promise<T | null>;
+  /**
+   * The value of `key` when this process holds it fresh (counted as a memory hit), at once and without a promise;
+   * `undefined` otherwise (then call `get`). `null` is a remembered "does not exist". For hot paths that answer
+   * synchronously when they can.
+   */
+  peek<T>(cls: KeyClass<T>, key: string): T | null | undefined;
   /** Forgets `key` here, in Redis and, through Redis pub/sub, on every other instance. Never throws. */
   invalidate<T>(cls: KeyClass<T>, key: string): Promise<void>;
   /** Closes its Redis connections (the caller's clients stay open). */

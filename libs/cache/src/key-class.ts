@@ -41,8 +41,12 @@ const MINUTE = 60_000;
 
 /** The lifetimes of Kinora's data classes (docs/caching.md). Services pick one and add a codec when they need it. */
 export const CACHE_TTLS = Object.freeze({
-  /** Video and channel metadata: changes are rare and evict the key everywhere (events), so it may live long. */
-  metadata: { ttlMs: 5 * MINUTE, memoryTtlMs: MINUTE, staleMs: 30_000, negativeTtlMs: 10_000 },
+  /**
+   * Video and channel metadata: changes are rare and evict the key everywhere (pub/sub; an instance that may have
+   * missed some drops its copies), so it lives as long in process memory as in Redis: the long tail of a catalogue
+   * stays in memory instead of costing a Redis round trip once a minute per key.
+   */
+  metadata: { ttlMs: 5 * MINUTE, memoryTtlMs: 5 * MINUTE, staleMs: 30_000, negativeTtlMs: 10_000 },
   /** Feeds (home, trending): recomputed every few minutes; a new video shows up within the TTL. */
   feed: { ttlMs: 5 * MINUTE, memoryTtlMs: 30_000, staleMs: MINUTE },
   /** Sessions and tokens: as long as the session, at most an hour. */

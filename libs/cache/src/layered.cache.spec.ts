@@ -95,6 +95,21 @@ describe('LayeredCache in process (injected clock)', () => {
     expect(cache.stats().loads['thing']).toEqual({ ok: 1, not_found: 0, error: 0 });
   });
 
+  it('peek answers only fresh values held in process, at once', async () => {
+    const c = clock();
+    const cache = new LayeredCache({ now: c.now });
+    const cls = keyClass<{ n: number } | null>({ name: 'peeked', ttlMs: 1_000, staleMs: 1_000, negativeTtlMs: 500, shared: false });
+    expect(cache.peek(cls, 'k')).toBeUndefined();
+    const value = await cache.get(cls, 'k', async () => ({ n: 1 }));
+    expect(cache.peek(cls, 'k')).toBe(value);
+    expect(cache.peek(cls, 'other')).toBeUndefined();
+    await cache.get(cls, 'gone', async () => null);
+    expect(cache.peek(cls, 'gone')).toBeNull(); // a remembered "not found"
+    c.advance(1_000);
+    expect(cache.peek(cls, 'k')).toBeUndefined(); // stale: only get serves it (and refreshes it)
+    expect(cache.stats().requests['peeked']?.memory).toEqual({ hit: 2, miss: 2, stale: 0 });
+  });
+
   it('expires values after their TTL', async () => {
     const c = clock();
     const cache = new LayeredCache({ now: c.now });

@@ -153,6 +153,13 @@ export class LayeredCache implements Cache {
     }
   }
 
+  peek<T>(cls: KeyClass<T>, key: string): T | null | undefined {
+    const held = this.memory.get(`${cls.name}:${key}`);
+    if (held === undefined || held.freshUntil <= this.now()) return undefined;
+    this.count(cls.name, 'memory', 'hit');
+    return held.value.v as T | null;
+  }
+
   async get<T>(cls: KeyClass<T>, key: string, load: Loader<T>): Promise<T | null> {
     const k = `${cls.name}:${key}`;
     const held = this.memory.get(k);
@@ -231,11 +238,11 @@ export class LayeredCache implements Cache {
       const now = this.now();
       if (found.until > now) {
         this.count(cls.name, 'redis', 'hit');
-        this.remember(cls, k, found.v, found.until, found.staleUntil);
+        this.remember(cls, k, found.v, found.until, found.staleUntil, found.textLength);
         return found.v as T | null;
       }
       this.count(cls.name, 'redis', 'stale');
-      this.remember(cls, k, found.v, found.until, found.staleUntil);
+      this.remember(cls, k, found.v, found.until, found.staleUntil, found.textLength);
       this.refresh(cls, k, load);
       return found.v as T | null;
     }
@@ -248,7 +255,7 @@ export class LayeredCache implements Cache {
         await sleep(this.lockPollMs);
         const later = await this.redisGet(cls, k);
         if (later && later.until > this.now()) {
-          this.remember(cls, k, later.v, later.until, later.staleUntil);
+          this.remember(cls, k, later.v, later.until, later.staleUntil, later.textLength);
           return later.v as T | null;
         }
       }
@@ -292,7 +299,7 @@ export class LayeredCache implements Cache {
         const found = await this.redisGet(cls, k);
         if (found && found.until > this.now()) {
           // Someone already refreshed it.
-          this.remember(cls, k, found.v, found.until, found.staleUntil);
+          this.remember(cls, k, found.v, found.until, found.staleUntil, found.textLength);
           return;
         }
         const token = await this.lock(k);
@@ -311,18 +318,24 @@ export class LayeredCache implements Cache {
       .finally(() => this.refreshing.delete(k));
   }
 
-  /** Keeps a value in process; returns its encoded text (for Redis), or undefined when it cannot be encoded. */
-  private remember<T>(cls: KeyClass<T>, k: string, value: T | null, until: number, staleUntil: number): string | undefined {
-    let text: string;
-    try {
-      text = value === null ? '' : cls.encode ? cls.encode(value) : JSON.stringify(value);
-    } catch (err) {
-      this.warn('encode', err, { key: k });
-      return undefined;
+  /**
+   * Keeps a value in process; returns its encoded text (for Redis), or undefined when it cannot be encoded.
+   * `textLength`: the length of its encoded text when it came from Redis (its size, without encoding it again).
+   */
+  private remember<T>(cls: KeyClass<T>, k: string, value: T | null, until: number, staleUntil: number, textLength?: number): string | undefined {
+    let text: string | undefined;
+    if (textLength === undefined) {
+      try {
+        text = value === null ? '' : cls.encode ? cls.encode(value) : JSON.stringify(value);
+      } catch (err) {
+        this.warn('encode', err, { key: k });
+        return undefined;
+      }
     }
     const now = this.now();
     const memoryUntil = Math.min(until, now + (cls.memoryTtlMs ?? cls.ttlMs));
-    this.memory.set(k, { value: { v: value, until }, size: 64 + 2 * (k.length + text.length), freshUntil: memoryUntil, staleUntil: Math.max(staleUntil, memoryUntil) });
+    const size = 64 + 2 * (k.length + (text?.length ?? textLength ?? 0));
+    this.memory.set(k, { value: { v: value, until }, size, freshUntil: memoryUntil, staleUntil: Math.max(staleUntil, memoryUntil) });
     return text;
   }
 
@@ -386,7 +399,7 @@ export class LayeredCache implements Cache {
    * Redis holds `<freshUntil>|<staleUntil>|<v or n>|<text>` with a PX of the stale window's end: one string, one
    * round trip, the lifetimes travel with the value.
    */
-  private async redisGet<T>(cls: KeyClass<T>, k: string): Promise<{ v: T | null; until: number; staleUntil: number } | undefined> {
+  private async redisGet<T>(cls: KeyClass<T>, k: string): Promise<{ v: T | null; until: number; staleUntil: number; textLength: number } | undefined> {
     if (!this.client || !this.redisReady) return undefined;
     let raw: string | null;
     try {
@@ -401,10 +414,10 @@ export class LayeredCache implements Cache {
     if (a < 0 || b < 0 || raw.length < b + 3) return undefined;
     const until = Number(raw.slice(0, a));
     const staleUntil = Number(raw.slice(a + 1, b));
-    if (raw[b + 1] === 'n') return { v: null, until, staleUntil };
+    if (raw[b + 1] === 'n') return { v: null, until, staleUntil, textLength: 0 };
     const text = raw.slice(b + 3);
     try {
-      return { v: cls.decode ? cls.decode(text) : (JSON.parse(text) as T), until, staleUntil };
+      return { v: cls.decode ? cls.decode(text) : (JSON.parse(text) as T), until, staleUntil, textLength: text.length };
     } catch (err) {
       this.warn('decode', err, { key: k });
       return undefined;
