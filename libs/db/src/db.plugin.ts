@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 import type { Database } from './database.js';
@@ -34,9 +34,7 @@ export const dbPlugin = fp(
       };
       enter(0);
     });
-    app.addHook('onSend', async (request, reply, payload) => {
-      const wrote = all.filter((d) => d.contextWrote);
-      if (wrote.length === 0) return payload;
+    const stampPosition = async (request: FastifyRequest, reply: FastifyReply, wrote: Database[]): Promise<void> => {
       const token = parseLsnToken(request.headers[LSN_HEADER]);
       let changed = false;
       for (const d of wrote) {
@@ -48,7 +46,16 @@ export const dbPlugin = fp(
         changed = true;
       }
       if (changed) reply.header(LSN_HEADER, formatLsnToken(token));
-      return payload;
+    };
+    // Callback style: most requests write nothing and pass without a promise or a microtask turn.
+    app.addHook('onSend', (request, reply, payload, done) => {
+      let wrote: Database[] | undefined;
+      for (const d of all) if (d.contextWrote) (wrote ??= []).push(d);
+      if (wrote === undefined) return done(null, payload);
+      stampPosition(request, reply, wrote).then(
+        () => done(null, payload),
+        (err: unknown) => done(err as Error),
+      );
     });
     if (app.hasDecorator('readiness')) {
       const readiness = (app as unknown as { readiness: { add(n: string, c: () => Promise<void>): void } }).readiness;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import Fastify from 'fastify';
-import { cacheControlFor, etagMatches, httpCachePlugin, weakEtag } from './http-cache.plugin.js';
+import { cacheControlFor, etagMatches, httpCachePlugin, RenderedBodies, weakEtag } from './http-cache.plugin.js';
 
 describe('etagMatches (weak comparison)', () => {
   const tag = weakEtag('{"a":1}');
@@ -62,6 +62,48 @@ describe('httpCachePlugin', () => {
     const fail = await a.inject('/fail');
     expect(fail.statusCode).toBe(404);
     expect(fail.headers['cache-control']).toBe('no-store');
+    await a.close();
+  });
+
+  it('RenderedBodies serializes a shared object once, with the route schema, and its ETag answers 304s', async () => {
+    const a = Fastify();
+    await a.register(httpCachePlugin);
+    const rendered = new RenderedBodies();
+    const shared = { id: 'v1', title: 'Hello', secret: 'not in the schema' };
+    let version = shared;
+    let serialized = 0;
+    a.get(
+      '/thing',
+      {
+        config: { httpCache: { class: 'public' } },
+        schema: { response: { 200: { type: 'object', properties: { id: { type: 'string' }, title: { type: 'string' } } } } },
+        preSerialization: async (_req, _reply, payload) => {
+          serialized++;
+          return payload;
+        },
+      },
+      (_req, reply) => {
+        rendered.send(reply, version);
+      },
+    );
+    const first = await a.inject('/thing');
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(first.json()).toEqual({ id: 'v1', title: 'Hello' }); // the response schema applied
+    expect(first.headers['etag']).toBe(weakEtag(first.body));
+    const again = await a.inject('/thing');
+    expect(again.body).toBe(first.body);
+    expect(again.headers['etag']).toBe(first.headers['etag']);
+    expect(serialized).toBe(0); // a string body skips the hooks before serialization: the held body was sent
+    const notModified = await a.inject({ url: '/thing', headers: { 'if-none-match': String(first.headers['etag']) } });
+    expect(notModified.statusCode).toBe(304);
+    expect(notModified.body).toBe('');
+    // A new object (a new version) gets its own body and ETag.
+    version = { ...shared, title: 'Changed' };
+    const changed = await a.inject({ url: '/thing', headers: { 'if-none-match': String(first.headers['etag']) } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toEqual({ id: 'v1', title: 'Changed' });
+    expect(changed.headers['etag']).not.toBe(first.headers['etag']);
     await a.close();
   });
 });

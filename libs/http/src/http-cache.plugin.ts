@@ -55,29 +55,59 @@ export function cacheControlFor(cfg: HttpCacheRouteConfig, authenticated: boolea
 }
 
 async function httpCache(app: FastifyInstance): Promise<void> {
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    const cfg = request.routeOptions.config?.httpCache;
-    if (!cfg || (request.method !== 'GET' && request.method !== 'HEAD')) return payload;
-    if (reply.statusCode !== 200) {
-      // Problems and redirects are not stored by shared caches.
-      if (reply.statusCode >= 400 && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-      return payload;
-    }
-    if (reply.hasHeader('cache-control')) return payload;
-    // Signed in: a token of its own, or (behind the gateway) the identity the auth plugin put on the request.
-    const authenticated = request.headers.authorization !== undefined || (request as { principal?: unknown }).principal != null;
-    reply.header('cache-control', cacheControlFor(cfg, authenticated));
-    if (cfg.class === 'private') return payload;
-    if (cfg.class === 'public-unless-user') reply.header('vary', 'Authorization');
-    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
-    const etag = weakEtag(payload);
-    reply.header('etag', etag);
-    if (!etagMatches(request.headers['if-none-match'], etag)) return payload;
-    reply.code(304);
-    reply.removeHeader('content-type');
-    reply.removeHeader('content-length');
-    return '';
+  // Callback style (it runs on every answer of every route): no promise, no microtask turn.
+  app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void) => {
+    done(null, cacheHeaders(request, reply, payload));
   });
+}
+
+/** Sets the caching headers of a GET's answer; returns the payload to send (empty for a 304). */
+function cacheHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown {
+  const cfg = request.routeOptions.config?.httpCache;
+  if (!cfg || (request.method !== 'GET' && request.method !== 'HEAD')) return payload;
+  if (reply.statusCode !== 200) {
+    // Problems and redirects are not stored by shared caches.
+    if (reply.statusCode >= 400 && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  }
+  if (reply.hasHeader('cache-control')) return payload;
+  // Signed in: a token of its own, or (behind the gateway) the identity the auth plugin put on the request.
+  const authenticated = request.headers.authorization !== undefined || (request as { principal?: unknown }).principal != null;
+  reply.header('cache-control', cacheControlFor(cfg, authenticated));
+  if (cfg.class === 'private') return payload;
+  if (cfg.class === 'public-unless-user') reply.header('vary', 'Authorization');
+  if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+  // A route that knows its body's validator already (see `RenderedBodies`) set it: no second hash.
+  const preset = reply.getHeader('etag');
+  const etag = typeof preset === 'string' ? preset : weakEtag(payload);
+  if (preset === undefined) reply.header('etag', etag);
+  if (!etagMatches(request.headers['if-none-match'], etag)) return payload;
+  reply.code(304);
+  reply.removeHeader('content-type');
+  reply.removeHeader('content-length');
+  return '';
+}
+
+/**
+ * The serialized JSON bodies of response objects that are shared between requests (one object per version of a
+ * resource, replaced rather than changed, e.g. a cached public video), with their weak `ETag`: a hit skips the
+ * serializer and the hash. Kept by object identity (a `WeakMap`), so a body goes when its object goes. Only for
+ * objects nobody changes after they were first sent.
+ */
+export class RenderedBodies {
+  private readonly held = new WeakMap<object, { body: string; etag: string }>();
+
+  /** Sends `payload` as the route's 200 JSON (its response schema's serializer), from the held body when it has one. */
+  send(reply: FastifyReply, payload: object): FastifyReply {
+    let r = this.held.get(payload);
+    if (r === undefined) {
+      const serialized = reply.serialize(payload);
+      const body = typeof serialized === 'string' ? serialized : Buffer.from(serialized as ArrayBuffer).toString('utf8');
+      r = { body, etag: weakEtag(body) };
+      this.held.set(payload, r);
+    }
+    return reply.header('etag', r.etag).type('application/json; charset=utf-8').send(r.body);
+  }
 }
 
 /**
