@@ -13,6 +13,8 @@ export interface ChannelDirectory {
 /** Counters owned by analytics; zero until it reports. */
 export interface VideoStatsReader {
   statsOf(videoIds: readonly string[]): Promise<Map<string, VideoStats>>;
+  /** One video's totals when they are at hand without waiting (held fresh in process); undefined otherwise. */
+  peek?(videoId: string): VideoStats | undefined;
 }
 
 export const zeroStats: VideoStatsReader = {

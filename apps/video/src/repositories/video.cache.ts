@@ -49,6 +49,11 @@ export class VideoCache {
     return (await this.cache.get(VIDEO_CLASS, key, async () => (await this.videos.findById(key, { primary: true })) ?? null)) ?? undefined;
   }
 
+  /** The row when this process holds it fresh (null: remembered as not found), at once; undefined otherwise. */
+  peek(id: string): VideoRecord | null | undefined {
+    return this.cache.peek(VIDEO_CLASS, id.toLowerCase());
+  }
+
   /** Up to {@link FEED_CACHE_ITEMS} + 1 rows of a feed's first page (the extra one says whether a next page exists). */
   async firstPage(feed: 'recent' | 'trending'): Promise<VideoRecord[]> {
     const page = { limit: FEED_CACHE_ITEMS };

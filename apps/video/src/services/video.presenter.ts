@@ -26,7 +26,23 @@ export class VideoPresenter {
     return `${this.publicUrl}/media/s/${this.signer.token(v.id, nowMs)}/${path.slice('media/'.length)}`;
   }
 
+  /**
+   * What a public video looked like to anyone but its owner, per row object and stats object: rows come from the
+   * cache and stats from the counters view as shared objects, replaced (not changed) when they change, so the same
+   * pair gives the same JSON. The result is shared too: callers never change it.
+   */
+  private readonly publicViews = new WeakMap<VideoRecord, { stats: VideoStats | undefined; video: Video }>();
+
   toVideo(v: VideoRecord, opts: { isOwner: boolean; stats?: VideoStats; nowMs?: number }): Video {
+    if (v.visibility !== 'public' || opts.isOwner) return this.render(v, opts);
+    const held = this.publicViews.get(v);
+    if (held && held.stats === opts.stats) return held.video;
+    const video = this.render(v, opts);
+    this.publicViews.set(v, { stats: opts.stats, video });
+    return video;
+  }
+
+  private render(v: VideoRecord, opts: { isOwner: boolean; stats?: VideoStats; nowMs?: number }): Video {
     const out: Video = {
       id: v.id,
       title: v.title,

@@ -133,6 +133,18 @@ export class VideoService {
     return this.d.presenter.toVideo(v, { isOwner: viewer?.userId === v.ownerId, ...this.statsFor(stats, v.id) });
   }
 
+  /**
+   * {@link get} answered from this process's memory, without a promise, when it holds the row and the counts fresh
+   * and the viewer may see the video; undefined otherwise (call `get`, which also answers the 404s).
+   */
+  peek(viewer: Principal | null, id: string): Video | undefined {
+    const stats = this.d.stats.peek?.(id);
+    if (stats === undefined) return undefined;
+    const v = this.d.cache?.peek(id);
+    if (!v || !canView(v, viewer)) return undefined;
+    return this.d.presenter.toVideo(v, { isOwner: viewer?.userId === v.ownerId, stats });
+  }
+
   /** Loads a video for a change by `principal`: 404 when they cannot see it, 403 when they can but do not own it. */
   async requireOwned(principal: Principal, id: string): Promise<VideoRecord> {
     const v = await this.d.videos.findById(id, { primary: true });

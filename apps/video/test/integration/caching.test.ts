@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { getTestEnv, startRedis, type RedisHandle } from '@kinora/testing';
+import type { VideoStats } from '@kinora/contracts';
 import { buildApp } from '../../src/index.js';
+import type { VideoStatsReader } from '../../src/ports.js';
 import { silentLogger, startVideoTestEnv, testUsers, waitFor, type TestUser, type TestUsers, type VideoTestEnv } from './video-harness.js';
 
 let env: VideoTestEnv;
@@ -15,6 +17,17 @@ let b: FastifyInstance;
 let owner: TestUser;
 let other: TestUser;
 
+/**
+ * Counts as the counters view hands them out: one object per video and version, replaced when they change, and at
+ * hand without waiting (`peek`), so reads take the route's synchronous path when the row is cached too.
+ */
+const ZERO: VideoStats = Object.freeze({ views: 0, likes: 0, dislikes: 0, comments: 0 });
+const counts = new Map<string, VideoStats>();
+const stats: VideoStatsReader = {
+  statsOf: async (ids) => new Map(ids.map((id) => [id, counts.get(id.toLowerCase()) ?? ZERO])),
+  peek: (id) => counts.get(id.toLowerCase()) ?? ZERO,
+};
+
 async function build(prefix: string): Promise<FastifyInstance> {
   const app = await buildApp(env.config({ REDIS_URL: getTestEnv().redisUrl, CACHE_KEY_PREFIX: prefix }), {
     database: env.database,
@@ -22,7 +35,7 @@ async function build(prefix: string): Promise<FastifyInstance> {
     store: env.store,
     verifier: users.verifier,
     channels: users.channels,
-    stats: { statsOf: async () => new Map() },
+    stats,
   });
   await app.ready();
   return app;
@@ -141,6 +154,40 @@ describe('HTTP caching of the video routes', () => {
     expect(changed.statusCode).toBe(200);
     expect(changed.json().title).toBe('New title');
     expect(changed.headers['etag']).not.toBe(etag);
+  });
+
+  it('a held video is answered from memory with the same body until its counts or its row change', async () => {
+    const id = await readyVideo(owner);
+    const first = await a.inject({ method: 'GET', url: `/api/v1/videos/${id}` });
+    expect(first.statusCode).toBe(200);
+    expect(first.json().stats).toEqual(ZERO);
+    const again = await a.inject({ method: 'GET', url: `/api/v1/videos/${id}` });
+    expect(again.body).toBe(first.body);
+    expect(again.headers['etag']).toBe(first.headers['etag']);
+    expect(again.headers['content-type']).toBe('application/json; charset=utf-8');
+
+    counts.set(id, { views: 7, likes: 2, dislikes: 0, comments: 1 });
+    const counted = await a.inject({ method: 'GET', url: `/api/v1/videos/${id}` });
+    expect(counted.json().stats).toEqual({ views: 7, likes: 2, dislikes: 0, comments: 1 });
+    expect(counted.headers['etag']).not.toBe(first.headers['etag']);
+    // Upper-case ids name the same video.
+    expect((await a.inject({ method: 'GET', url: `/api/v1/videos/${id.toUpperCase()}` })).body).toBe(counted.body);
+
+    // The owner's answer is their own (the upload URL is never in an anonymous answer; private, not public caching).
+    const mine = await a.inject({ method: 'GET', url: `/api/v1/videos/${id}`, headers: owner.auth });
+    expect(mine.statusCode).toBe(200);
+    expect(mine.headers['cache-control']).toBe('private, max-age=0');
+    expect(mine.json().stats).toEqual({ views: 7, likes: 2, dislikes: 0, comments: 1 });
+
+    expect((await a.inject({ method: 'PATCH', url: `/api/v1/videos/${id}`, headers: owner.auth, payload: { title: 'Renamed again' } })).statusCode).toBe(200);
+    const renamed = await a.inject({ method: 'GET', url: `/api/v1/videos/${id}` });
+    expect(renamed.json()).toMatchObject({ title: 'Renamed again', stats: { views: 7, likes: 2 } });
+    expect((await b.inject({ method: 'GET', url: `/api/v1/videos/${id}` })).json().title).toBe('Renamed again');
+    // Made private: gone for others at once, although the public body of the old row was held.
+    expect((await a.inject({ method: 'PATCH', url: `/api/v1/videos/${id}`, headers: owner.auth, payload: { visibility: 'private' } })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'GET', url: `/api/v1/videos/${id}` })).statusCode).toBe(404);
+    await waitFor('the other instance answers 404', async () => (await b.inject({ method: 'GET', url: `/api/v1/videos/${id}` })).statusCode === 404);
+    expect((await a.inject({ method: 'GET', url: `/api/v1/videos/${id}`, headers: owner.auth })).statusCode).toBe(200);
   });
 
   it('signed-in reads of a video are private; lists are public for everybody; HEAD gets the same headers', async () => {

@@ -12,6 +12,7 @@ import {
   UuidSchema,
   VideoSchema,
 } from '@kinora/contracts';
+import { RenderedBodies } from '@kinora/http';
 import type { VideoService } from '../../services/video.service.js';
 
 const IdParams = Type.Object({ id: UuidSchema }, { additionalProperties: false });
@@ -30,6 +31,7 @@ export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async 
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['videos'];
   const security = [{ bearerAuth: [] }];
+  const rendered = new RenderedBodies();
 
   r.post(
     '/api/v1/videos',
@@ -60,7 +62,18 @@ export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async 
         response: { 200: VideoSchema, ...problemResponses(400, 401, 404) },
       },
     },
-    async (request) => videos.get(request.principal, request.params.id),
+    // Held in memory (the common case): answered at once, without a promise. A public video is the same object for
+    // every viewer but its owner until it or its counts change: its body and ETag are kept with it.
+    (request, reply) => {
+      const held = videos.peek(request.principal, request.params.id);
+      if (held !== undefined) {
+        rendered.send(reply, held);
+        return;
+      }
+      return videos.get(request.principal, request.params.id).then((video) => {
+        rendered.send(reply, video);
+      });
+    },
   );
 
   r.patch(
