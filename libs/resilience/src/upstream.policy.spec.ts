@@ -28,10 +28,10 @@ describe('UpstreamPolicy circuit breaker', () => {
     expect(p.state).toBe('open');
     expect(transitions).toEqual([{ upstream: 'svc', from: 'closed', to: 'open', reason: 'ECONNREFUSED' }]);
 
+    // Rejected without a call (had it waited for the cool-down, the probe would have called it): no timing here,
+    // a loaded machine makes any bound flaky.
     let called = false;
-    const t0 = performance.now();
     const err = await p.execute('read', async () => (called = true)).catch((e: unknown) => e);
-    expect(performance.now() - t0).toBeLessThan(25);
     expect(err).toBeInstanceOf(CircuitOpenError);
     expect((err as CircuitOpenError).retryAfterSec).toBe(1);
     expect(called).toBe(false);
