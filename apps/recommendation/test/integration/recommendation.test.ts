@@ -282,6 +282,42 @@ describe('GET /api/v1/feed/home', () => {
     expect(ids(await home())).toContain(watched);
   });
 
+  it('pages with nextCursor like every list: the pages make up the whole list; foreign cursors are 400 problems', async () => {
+    const owner = await issuer.user();
+    const me = await issuer.user();
+    const mine = await video(owner);
+    for (let i = 0; i < 4; i++) await video(owner);
+    await views(mine, [me]);
+    for (const [who, whole] of [[undefined, ids(await home())], [me, ids(await home(me))]] as const) {
+      expect(whole.length).toBeGreaterThan(5);
+      const paged: string[] = [];
+      let query = '?limit=2';
+      for (let n = 0; n < 100; n++) {
+        const res = await home(who, query);
+        const body = json(res);
+        expect(body.items.length).toBeLessThanOrEqual(2);
+        paged.push(...ids(res));
+        if (body.nextCursor === null) break;
+        expect(typeof body.nextCursor).toBe('string');
+        query = `?limit=2&cursor=${encodeURIComponent(body.nextCursor)}`;
+      }
+      expect(paged).toEqual(whole);
+    }
+    const first = json(await related(mine, '?limit=1'));
+    expect(first.items).toHaveLength(1);
+    const second = json(await related(mine, `?limit=1&cursor=${encodeURIComponent(first.nextCursor)}`));
+    expect(second.items).toHaveLength(1);
+    expect(second.items[0].id).not.toBe(first.items[0].id);
+    expect(ids(await related(mine, '?limit=2')).slice(0, 2)).toEqual([first.items[0].id, second.items[0].id]);
+
+    const foreign = Buffer.from(JSON.stringify({ k: 'videos', v: [2] })).toString('base64url');
+    const deep = Buffer.from(JSON.stringify({ k: 'recommendation', v: [500] })).toString('base64url');
+    for (const cursor of ['nope', foreign, deep, 'x'.repeat(201)]) {
+      const p = expectProblem(await home(undefined, `?cursor=${cursor}`), 400, 'VALIDATION_FAILED');
+      expect(p.detail).toMatch(/cursor/);
+    }
+  });
+
   it('applies a redelivered engagement event once', async () => {
     const owner = await issuer.user();
     const viewer = await issuer.user();
