@@ -178,6 +178,8 @@ describe.each(PROFILES)('profile %s', (profile) => {
       if (d.metadata.name.endsWith('-transcoder')) {
         const workDir = envOf(d).get('TRANSCODE_WORK_DIR').value as string;
         expect(emptyDirs.has(mounts.get(workDir))).toBe(true);
+        // The longest source it accepts is the chart's setting (config.transcode.maxDurationSec), 6 h by default.
+        expect(envOf(d).get('TRANSCODE_MAX_DURATION_SEC').value).toBe('21600');
       }
     }
   });

@@ -235,6 +235,8 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
   value: {{ $cfg.transcode.preset | quote }}
 - name: TRANSCODE_MAX_ATTEMPTS
   value: {{ $cfg.transcode.maxAttempts | quote }}
+- name: TRANSCODE_MAX_DURATION_SEC
+  value: {{ $cfg.transcode.maxDurationSec | quote }}
 - name: TRANSCODE_WORK_DIR
   value: /work/transcode
 {{- if eq (include "kinora.transcoderOnKubernetes" $ctx) "true" }}
