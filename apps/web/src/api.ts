@@ -35,6 +35,7 @@ export interface Page<T> {
 }
 
 const TOKENS_KEY = 'kinora.tokens';
+const LSN_KEY = 'kinora.lsn';
 
 type Listener = (tokens: Tokens | null) => void;
 
@@ -50,8 +51,15 @@ export class ApiClient {
   constructor(
     private readonly base = '',
     private readonly storage: Storage | undefined = globalThis.localStorage,
+    /** Where the read-your-writes token survives a reload of this tab (its own, as a tab's writes are). */
+    private readonly tabStorage: Storage | undefined = globalThis.sessionStorage,
   ) {
     this.tokens = this.load();
+    try {
+      this.lsn = this.tabStorage?.getItem(LSN_KEY) ?? null;
+    } catch {
+      this.lsn = null;
+    }
   }
 
   private load(): Tokens | null {
@@ -107,10 +115,11 @@ export class ApiClient {
   }
 
   /**
-   * The read-your-writes token (`Kinora-Lsn`): the database positions this page's own writes reached. Sent with
-   * every request so that reads wait for a replica that has them (or go to the primary); kept in memory only.
+   * The read-your-writes token (`Kinora-Lsn`): the database positions this tab's own writes reached. Sent with
+   * every request so that reads wait for a replica that has them (or go to the primary); kept in the tab's session
+   * storage, so a reload right after a write still reads it.
    */
-  private lsn: string | null = null;
+  private lsn: string | null;
 
   async request<T>(method: string, path: string, body?: unknown, opts: { auth?: boolean; signal?: AbortSignal } = {}): Promise<T> {
     const send = async (token: string | null) => {
@@ -132,7 +141,14 @@ export class ApiClient {
       if (t) res = await send(t.accessToken);
     }
     const lsn = res.headers.get('kinora-lsn');
-    if (lsn) this.lsn = mergeLsnTokens(this.lsn, lsn);
+    if (lsn) {
+      this.lsn = mergeLsnTokens(this.lsn, lsn);
+      try {
+        this.tabStorage?.setItem(LSN_KEY, this.lsn);
+      } catch {
+        // Storage full or refused (private mode): memory only.
+      }
+    }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     let parsed: unknown;

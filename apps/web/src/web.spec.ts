@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mergeLsnTokens, problemMessage } from './api.js';
+import { ApiClient, mergeLsnTokens, problemMessage } from './api.js';
 import { matchPath } from './paths.js';
 import { qualityOptions } from './quality.js';
 
@@ -63,5 +63,52 @@ describe('mergeLsnTokens: the read-your-writes token the API client echoes', () 
   });
   it('drops parts that are not positions', () => {
     expect(mergeLsnTokens('junk', 'videos=0/1,x=1/2/3')).toBe('videos=0/1');
+  });
+});
+
+/** A Storage over a Map (what a browser tab's sessionStorage does). */
+function memoryStorage(): Storage {
+  const m = new Map<string, string>();
+  return {
+    get length() {
+      return m.size;
+    },
+    clear: () => m.clear(),
+    getItem: (k) => m.get(k) ?? null,
+    key: (i) => [...m.keys()][i] ?? null,
+    removeItem: (k) => void m.delete(k),
+    setItem: (k, v) => void m.set(k, String(v)),
+  };
+}
+
+describe('ApiClient: the read-your-writes token survives a reload of the tab', () => {
+  it('echoes the merged Kinora-Lsn, and a new client on the same tab storage (a reload) sends it too', async () => {
+    // The browser's fetch, answering as the API does: writes return the position they reached.
+    const seen: Array<string | undefined> = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      seen.push(headers['kinora-lsn']);
+      const url = String(input);
+      const out: Record<string, string> = { 'content-type': 'application/json' };
+      if (init?.method === 'POST') out['kinora-lsn'] = url.endsWith('/a') ? 'videos=0/30' : 'users=0/10';
+      return new Response('{}', { status: 200, headers: out });
+    }) as typeof fetch;
+    try {
+      const base = 'http://kinora.test';
+      const tab = memoryStorage();
+      const first = new ApiClient(base, memoryStorage(), tab);
+      await first.request('GET', '/read');
+      await first.request('POST', '/a', {});
+      await first.request('POST', '/b', {});
+      await first.request('GET', '/read');
+      const reloaded = new ApiClient(base, memoryStorage(), tab);
+      await reloaded.request('GET', '/read');
+      const otherTab = new ApiClient(base, memoryStorage(), memoryStorage());
+      await otherTab.request('GET', '/read');
+      expect(seen).toEqual([undefined, undefined, 'videos=0/30', 'users=0/10,videos=0/30', 'users=0/10,videos=0/30', undefined]);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
   });
 });
