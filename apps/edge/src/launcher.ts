@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
+import { assertPortFree, PortUnavailableError } from '@kinora/config/port-check';
 import type { EdgeConfig } from './config.js';
 import { renderNginxConf, runPaths, type RunPaths } from './render.js';
 
@@ -132,27 +133,20 @@ function probeHost(listenHost: string): string {
 
 /**
  * Binds each port for a moment: nginx itself retries a taken port for 2.5 s before it gives up, and says less about
- * which setting is at fault.
+ * which setting is at fault. The line names the address and the setting (`127.0.0.1:80 (EDGE_HTTP_PORT) is already
+ * in use`).
  */
 async function checkPortsFree(config: EdgeConfig): Promise<void> {
   const wanted: Array<[string, number]> = [];
   if (config.httpPort !== null) wanted.push(['EDGE_HTTP_PORT', config.httpPort]);
   if (config.tls) wanted.push(['EDGE_HTTPS_PORT', config.tls.port]);
   for (const [variable, port] of wanted) {
-    const where = `${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`;
-    await new Promise<void>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        const why =
-          err.code === 'EADDRINUSE'
-            ? 'is already in use'
-            : err.code === 'EACCES'
-              ? 'needs privileges (ports below 1024: root or CAP_NET_BIND_SERVICE)'
-              : `cannot be bound (${err.code ?? err.message})`;
-        reject(new EdgeStartError(`${where} (${variable}) ${why}`));
-      });
-      server.listen({ host: config.listenHost, port, exclusive: true }, () => server.close(() => resolve()));
-    });
+    try {
+      await assertPortFree(port, config.listenHost, variable);
+    } catch (err) {
+      if (err instanceof PortUnavailableError) throw new EdgeStartError(`${err.address} (${variable}) ${err.reason}`);
+      throw err;
+    }
   }
 }
 

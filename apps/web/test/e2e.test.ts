@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { ensureFfmpeg, startCluster, startEmbedded as startEmbeddedPlatform, waitUntil, type ClusterHandle } from '@kinora/testing';
+import { waitUntil } from '@kinora/testing';
 import { launchChromium, type Browser } from '@kinora/testing/browser';
-import { measureWatchPage, WATCH_JS_BUDGET } from './support.js';
+import { artifacts, buildAndMakeClip, expectRenditionSwitching, measureWatchPage, PASSWORD, shootBoth, SIZES, startClusteredWeb, startEmbeddedWeb, WATCH_JS_BUDGET, type Platform } from './support.js';
 
 // The web app end to end in Debian's Chromium, in both modes: against the platform as `npm start` runs it (the built
 // launcher on a real port, the web app served by its gateway at /) and as `npm run cluster` runs it (every service
@@ -15,74 +13,18 @@ import { measureWatchPage, WATCH_JS_BUDGET } from './support.js';
 // live in a second browser → resume an upload after a reload → lists and error pages. Screenshots of every page at
 // desktop and phone sizes are kept in .cache/test-artifacts/web (`<mode>-<page>-<size>.png`); the figures (initial
 // JS of the watch page, gzipped; navigation to first frame) are printed and written to figures.json there.
-const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
-const artifacts = join(repoRoot, '.cache/test-artifacts/web');
-const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
-/** The watch page's budget: everything it runs before the first frame, gzipped. */
-
 let mode: 'embedded' | 'cluster' = 'embedded';
-let clipDir: string;
-let clip: string;
+const work = buildAndMakeClip('kinora-web-e2e-');
 let base: string;
 let browser: Browser;
 let page: Page;
 const figures: Record<string, number> = {};
 
-async function shoot(name: string): Promise<void> {
-  for (const [size, viewport] of Object.entries(SIZES)) {
-    await page.setViewportSize(viewport);
-    await page.screenshot({ path: join(artifacts, `${mode}-${name}-${size}.png`), fullPage: true });
-  }
-  await page.setViewportSize(SIZES.desktop);
-}
-
-beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  // What `npm start` and `npm run cluster` build: the services (tsc) and the web app (Vite, skipped when current).
-  const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: repoRoot, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
-  const web = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-web.mjs')], { encoding: 'utf8' });
-  if (web.status !== 0 || !existsSync(join(repoRoot, 'apps/web/dist/index.html'))) throw new Error(`web build failed: ${web.stdout}${web.stderr}`);
-
-  await ensureFfmpeg();
-  clipDir = mkdtempSync(join(tmpdir(), 'kinora-web-e2e-'));
-  chmodSync(clipDir, 0o755); // the cluster's edge workers (nobody) read the web app copied in here
-  clip = join(clipDir, 'clip.mp4');
-  // 6 s of 640x360 test pattern with a tone: renditions 144p, 240p and 360p.
-  const ff = spawnSync(
-    'ffmpeg',
-    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
-    { encoding: 'utf8' },
-  );
-  if (ff.status !== 0) throw new Error(`ffmpeg could not make the test clip: ${ff.stderr ?? ff.error}`);
-}, 300_000);
+const shoot = (name: string) => shootBoth(page, mode, name);
 
 afterAll(() => {
-  if (clipDir) rmSync(clipDir, { recursive: true, force: true });
   if (Object.keys(figures).length > 0) writeFileSync(join(artifacts, 'figures.json'), JSON.stringify(figures, null, 2) + '\n');
 });
-
-const SETTINGS = { COUNTER_FLUSH_INTERVAL_MS: '500', TRANSCODE_PRESET: 'ultrafast' };
-
-/** `npm start`: the built launcher on a test database (with its replica), the web app served by its gateway. */
-async function startEmbedded(): Promise<Platform> {
-  const platform = await startEmbeddedPlatform({ databasePrefix: 'kinora_web', env: SETTINGS });
-  return { url: platform.url, logs: () => platform.logs().slice(-3000), stop: platform.stop };
-}
-
-/** `npm run cluster`: every service its own process behind two gateways, the web app served from disk by the edge. */
-async function startClustered(): Promise<Platform> {
-  const webRoot = join(clipDir, 'web');
-  cpSync(join(repoRoot, 'apps/web/dist'), webRoot, { recursive: true });
-  const cluster: ClusterHandle = await startCluster({ logLevel: 'warn', env: { ...SETTINGS, RATE_LIMIT_AUTH: 'off', RATE_LIMIT_GENERAL: 'off' }, edgeEnv: { EDGE_WEB_ROOT: webRoot } });
-  return { url: cluster.url, logs: () => `see ${cluster.runDir}/logs`, stop: () => cluster.stop() };
-}
-
-interface Platform {
-  url: string;
-  logs(): string;
-  stop(): Promise<void>;
-}
 
 function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): void {
   describe(`the web app, end to end (${name === 'embedded' ? 'npm start' : 'npm run cluster'})`, () => {
@@ -114,7 +56,7 @@ function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       await shoot('register');
       await page.getByLabel('Username').fill(username);
       await page.getByLabel('Email').fill(`${username}@example.test`);
-      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Register' }).click();
       await expect(page.getByTestId('signed-in-as').textContent()).resolves.toBe(username);
       // The session survives a reload (tokens kept, /users/me asked again).
@@ -143,7 +85,7 @@ function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): 
     it('uploads a clip with tus, shows the upload and processing progress, and links to the ready video', async () => {
       await page.getByRole('link', { name: 'Upload' }).click();
       await page.getByRole('heading', { name: 'Upload a video' }).waitFor();
-      await page.locator('input[name=file]').setInputFiles(clip);
+      await page.locator('input[name=file]').setInputFiles(work.clip);
       await page.getByLabel('Title').fill(`Test pattern ${suffix}`);
       await page.getByLabel('Description').fill('A generated clip');
       await shoot('upload-form');
@@ -179,27 +121,8 @@ function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       await expect(page.getByRole('heading', { name: `Test pattern ${suffix}` }).isVisible()).resolves.toBe(true);
       await shoot('watch');
 
-      // Auto + 360p, 240p, 144p.
-      const quality = page.getByLabel('Quality');
-      const labels = await quality.locator('option').allTextContents();
-      expect(labels[0]).toMatch(/^Auto/);
-      expect(labels.slice(1)).toEqual(['360p', '240p', '144p']);
-      for (const height of [144, 360]) {
-        await quality.selectOption({ label: `${height}p` });
-        // From the start again so the switch is seen while playing (the clip is short).
-        await video.evaluate((v) => {
-          const el = v as unknown as { currentTime: number; play(): Promise<void> };
-          el.currentTime = 0;
-          return el.play();
-        });
-        await waitUntil(
-          `playing ${height}p`,
-          async () => (await page.locator('.player').getAttribute('data-current-height')) === String(height) && (await video.evaluate((v) => (v as unknown as { videoHeight: number }).videoHeight)) === height,
-          { timeoutMs: 20_000, intervalMs: 100 },
-        );
-      }
-      await quality.selectOption({ label: 'Auto' });
-      await expect(quality.inputValue()).resolves.toBe('-1');
+      // Auto + 360p, 240p, 144p; switching works.
+      await expectRenditionSwitching(page);
     }, 120_000);
 
     it('likes the video: the count moves at once, reaches a second browser live over socket.io, and is kept', async () => {
@@ -229,8 +152,8 @@ function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): 
     }, 60_000);
 
     it('resumes an upload after a page reload: the same video and tus upload, not new ones', async () => {
-      const second = join(clipDir, 'second.mp4');
-      copyFileSync(clip, second);
+      const second = join(work.dir, 'second.mp4');
+      copyFileSync(work.clip, second);
       const calls: string[] = [];
       const onRequest = (req: { method(): string; url(): string }) => {
         const path = new URL(req.url()).pathname;
@@ -292,5 +215,5 @@ function journey(name: 'embedded' | 'cluster', start: () => Promise<Platform>): 
   });
 }
 
-journey('embedded', startEmbedded);
-journey('cluster', startClustered);
+journey('embedded', () => startEmbeddedWeb('kinora_web'));
+journey('cluster', () => startClusteredWeb(work.dir));

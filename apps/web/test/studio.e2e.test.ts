@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { waitUntil } from '@kinora/testing';
 import { launchChromium, type Browser } from '@kinora/testing/browser';
-import { artifacts, buildAll, makeClip, shootBoth, SIZES, startClusteredWeb, startEmbeddedWeb, type Platform } from './support.js';
+import { artifacts, buildAndMakeClip, register, shootBoth, SIZES, startClusteredWeb, startEmbeddedWeb, type Platform } from './support.js';
 
 // The creator's side of the web app end to end in Debian's Chromium, in both modes (npm start: the gateway serves
 // the app; npm run cluster: the nginx edge does). A creator registers and uploads through the page (progress bar,
@@ -14,16 +13,7 @@ import { artifacts, buildAll, makeClip, shootBoth, SIZES, startClusteredWeb, sta
 // read. The subscriber watches; the creator's analytics chart shows the view. Channel editing, the subscriptions
 // feed, readable API errors and delete with confirmation follow. Screenshots of every page at desktop and phone
 // sizes: .cache/test-artifacts/web/<mode>-<page>-<size>.png.
-let work: { dir: string; clip: string };
-
-beforeAll(async () => {
-  buildAll();
-  work = await makeClip('kinora-web-studio-');
-}, 300_000);
-
-afterAll(() => {
-  if (work) rmSync(work.dir, { recursive: true, force: true });
-});
+const work = buildAndMakeClip('kinora-web-studio-');
 
 function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): void {
   describe(`the creator's pages, end to end (${mode === 'embedded' ? 'npm start' : 'npm run cluster'})`, () => {
@@ -58,18 +48,8 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       throw new Error(`${err.message}\nthe page says: ${await p.locator('main').innerText().catch(() => '?')}\nthe platform logged: ${platform?.logs()}`);
     };
 
-    async function register(p: Page, username: string): Promise<void> {
-      await p.goto(`${base}/register`);
-      await p.getByLabel('Username').fill(username);
-      await p.getByLabel('Email').fill(`${username}@example.test`);
-      await p.getByLabel('Password').fill('correct horse battery');
-      await p.getByRole('button', { name: 'Register' }).click();
-      await p.getByTestId('signed-in-as').waitFor();
-      await expect(p.getByTestId('signed-in-as').textContent()).resolves.toBe(username);
-    }
-
     it('uploads through the page: progress bar, pause and resume, resume after a reload, processing bar, ready', async () => {
-      await register(page, creator);
+      await register(page, base, creator);
       const calls: string[] = [];
       const onRequest = (req: { method(): string; url(): string }) => {
         const path = new URL(req.url()).pathname;
@@ -150,7 +130,7 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
 
     it('a second user subscribes on the channel page; publishing from the Studio reaches their notification count live', async () => {
       const fanPage = b.page;
-      await register(fanPage, fan);
+      await register(fanPage, base, fan);
       await fanPage.goto(`${base}${channelPath}`);
       await fanPage.getByRole('heading', { name: creator }).waitFor();
       await expect(fanPage.getByTestId('subscriber-count').textContent()).resolves.toBe('0 subscribers');

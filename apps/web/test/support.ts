@@ -1,18 +1,21 @@
 // Helpers shared by the web app's end-to-end suites: the build, a generated clip, the platform in both modes,
 // screenshots at desktop and phone sizes into .cache/test-artifacts/web.
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { ensureFfmpeg, startCluster, startEmbedded as startEmbeddedPlatform, type ClusterHandle } from '@kinora/testing';
+import { ensureFfmpeg, startCluster, startEmbedded as startEmbeddedPlatform, waitUntil, type ClusterHandle } from '@kinora/testing';
 
 export const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
 export const artifacts = join(repoRoot, '.cache/test-artifacts/web');
 export const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 /** Quick counters and transcodes: the E2E waits on both. */
 export const E2E_SETTINGS = { COUNTER_FLUSH_INTERVAL_MS: '500', TRANSCODE_PRESET: 'ultrafast' };
+/** The password every E2E account is registered with. */
+export const PASSWORD = 'correct horse battery';
 
 export interface Platform {
   url: string;
@@ -20,15 +23,22 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-/** What `npm start` and `npm run cluster` build: the services (tsc) and the web app (Vite, skipped when current). */
+/**
+ * What `npm start` and `npm run cluster` build: the services (tsc) and the web app (Vite, skipped when current).
+ * Also makes the artifacts folder, which the suites write screenshots and figures into.
+ */
 export function buildAll(): void {
+  mkdirSync(artifacts, { recursive: true });
   const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: repoRoot, encoding: 'utf8' });
   if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
   const web = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-web.mjs')], { encoding: 'utf8' });
   if (web.status !== 0 || !existsSync(join(repoRoot, 'apps/web/dist/index.html'))) throw new Error(`web build failed: ${web.stdout}${web.stderr}`);
 }
 
-/** A temporary folder (readable by the cluster edge's workers) with a 6 s 640×360 test clip with a tone. */
+/**
+ * A temporary folder (readable by the cluster edge's workers, which serve the web app copied in here) with a 6 s
+ * 640×360 test clip with a tone: renditions 144p, 240p and 360p, a storyboard of 2 s tiles.
+ */
 export async function makeClip(prefix: string): Promise<{ dir: string; clip: string }> {
   await ensureFfmpeg();
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -43,6 +53,23 @@ export async function makeClip(prefix: string): Promise<{ dir: string; clip: str
   return { dir, clip };
 }
 
+/**
+ * The suite's set-up, as hooks of the calling file: before its tests {@link buildAll} and {@link makeClip}, after
+ * them the clip's folder is removed. The returned object is filled in by the time the tests (and the `start` of a
+ * journey) run.
+ */
+export function buildAndMakeClip(prefix: string): { dir: string; clip: string } {
+  const work = { dir: '', clip: '' };
+  beforeAll(async () => {
+    buildAll();
+    Object.assign(work, await makeClip(prefix));
+  }, 300_000);
+  afterAll(() => {
+    if (work.dir) rmSync(work.dir, { recursive: true, force: true });
+  });
+  return work;
+}
+
 /** `npm start`: the built launcher on a test database (with its replica), the web app served by its gateway. */
 export async function startEmbeddedWeb(databasePrefix: string): Promise<Platform> {
   const platform = await startEmbeddedPlatform({ databasePrefix, env: E2E_SETTINGS });
@@ -55,6 +82,45 @@ export async function startClusteredWeb(workDir: string): Promise<Platform> {
   cpSync(join(repoRoot, 'apps/web/dist'), webRoot, { recursive: true });
   const cluster: ClusterHandle = await startCluster({ logLevel: 'warn', env: { ...E2E_SETTINGS, RATE_LIMIT_AUTH: 'off', RATE_LIMIT_GENERAL: 'off' }, edgeEnv: { EDGE_WEB_ROOT: webRoot } });
   return { url: cluster.url, logs: () => `see ${cluster.runDir}/logs`, stop: () => cluster.stop() };
+}
+
+/** Registers `username` (password {@link PASSWORD}) through the page at `base` and waits until it is signed in. */
+export async function register(page: Page, base: string, username: string): Promise<void> {
+  await page.goto(`${base}/register`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Email').fill(`${username}@example.test`);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Register' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+  await expect(page.getByTestId('signed-in-as').textContent()).resolves.toBe(username);
+}
+
+/**
+ * On a playing watch page of the generated clip: the quality menu offers Auto then 360p, 240p and 144p; choosing
+ * 144p, then 360p, plays that rendition (restarted from 0 so the switch is seen while playing: the clip is short);
+ * Auto again at the end.
+ */
+export async function expectRenditionSwitching(page: Page): Promise<void> {
+  const video = page.locator('video');
+  const quality = page.getByLabel('Quality');
+  const labels = await quality.locator('option').allTextContents();
+  expect(labels[0]).toMatch(/^Auto/);
+  expect(labels.slice(1)).toEqual(['360p', '240p', '144p']);
+  for (const height of [144, 360]) {
+    await quality.selectOption({ label: `${height}p` });
+    await video.evaluate((v) => {
+      const el = v as unknown as { currentTime: number; play(): Promise<void> };
+      el.currentTime = 0;
+      return el.play();
+    });
+    await waitUntil(
+      `playing ${height}p`,
+      async () => (await page.locator('.player').getAttribute('data-current-height')) === String(height) && (await video.evaluate((v) => (v as unknown as { videoHeight: number }).videoHeight)) === height,
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+  }
+  await quality.selectOption({ label: 'Auto' });
+  await expect(quality.inputValue()).resolves.toBe('-1');
 }
 
 /** Full-page screenshots at desktop and phone sizes: `<mode>-<name>-<size>.png`; the page is left at `restore`. */

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { ensureFfmpeg, startCluster, startEmbedded, waitUntil } from '@kinora/testing';
+import { waitUntil } from '@kinora/testing';
 import { launchChromium, type Browser } from '@kinora/testing/browser';
-import { measureWatchPage, WATCH_JS_BUDGET } from './support.js';
+import { artifacts, buildAndMakeClip, expectRenditionSwitching, measureWatchPage, register, shootBoth, SIZES, startClusteredWeb, startEmbeddedWeb, WATCH_JS_BUDGET, type Platform } from './support.js';
 
 // The watch page end to end in Debian's Chromium, in both modes (`npm start`: the gateway serves the app; `npm run
 // cluster`: the edge serves it from disk). One upload per mode, then: playback (first frame, time advances, every
@@ -14,66 +12,12 @@ import { measureWatchPage, WATCH_JS_BUDGET } from './support.js';
 // comments and replies seen live by a second browser (its own profile, phone-sized), subscribe; chat both ways,
 // a refused message shown readably, signed-out viewers asked to sign in. Screenshots of the watch page at desktop
 // and phone sizes go to .cache/test-artifacts/web/watch-<mode>-*.png, the figures to watch-figures.json there.
-const repoRoot = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
-const artifacts = join(repoRoot, '.cache/test-artifacts/web');
-const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
-const SETTINGS = { COUNTER_FLUSH_INTERVAL_MS: '500', TRANSCODE_PRESET: 'ultrafast' };
-const PASSWORD = 'correct horse battery';
-
-interface Platform {
-  url: string;
-  logs(): string;
-  stop(): Promise<void>;
-}
-
-let clipDir: string;
-let clip: string;
+const work = buildAndMakeClip('kinora-watch-e2e-');
 const figures: Record<string, number> = {};
 
-beforeAll(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: repoRoot, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
-  const web = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-web.mjs')], { encoding: 'utf8' });
-  if (web.status !== 0 || !existsSync(join(repoRoot, 'apps/web/dist/index.html'))) throw new Error(`web build failed: ${web.stdout}${web.stderr}`);
-  await ensureFfmpeg();
-  clipDir = mkdtempSync(join(tmpdir(), 'kinora-watch-e2e-'));
-  chmodSync(clipDir, 0o755);
-  clip = join(clipDir, 'clip.mp4');
-  // 6 s of 640x360 test pattern with a tone: renditions 144p, 240p and 360p, a storyboard of 2 s tiles.
-  const ff = spawnSync(
-    'ffmpeg',
-    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip],
-    { encoding: 'utf8' },
-  );
-  if (ff.status !== 0) throw new Error(`ffmpeg could not make the test clip: ${ff.stderr ?? ff.error}`);
-}, 300_000);
-
 afterAll(() => {
-  if (clipDir) rmSync(clipDir, { recursive: true, force: true });
   if (Object.keys(figures).length > 0) writeFileSync(join(artifacts, 'watch-figures.json'), JSON.stringify(figures, null, 2) + '\n');
 });
-
-async function embedded(): Promise<Platform> {
-  const platform = await startEmbedded({ databasePrefix: 'kinora_watch', env: SETTINGS });
-  return { url: platform.url, logs: () => platform.logs().slice(-3000), stop: platform.stop };
-}
-
-async function clustered(): Promise<Platform> {
-  const webRoot = join(clipDir, 'web');
-  cpSync(join(repoRoot, 'apps/web/dist'), webRoot, { recursive: true });
-  const cluster = await startCluster({ logLevel: 'warn', env: { ...SETTINGS, RATE_LIMIT_AUTH: 'off', RATE_LIMIT_GENERAL: 'off' }, edgeEnv: { EDGE_WEB_ROOT: webRoot } });
-  return { url: cluster.url, logs: () => `see ${cluster.runDir}/logs`, stop: () => cluster.stop() };
-}
-
-async function register(page: Page, base: string, username: string): Promise<void> {
-  await page.goto(`${base}/register`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Email').fill(`${username}@example.test`);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByTestId('signed-in-as').waitFor();
-}
 
 type VideoEl = { currentTime: number; paused: boolean; muted: boolean; volume: number; duration: number; videoHeight: number; play(): Promise<void>; pause(): void };
 const media = (page: Page) => page.locator('video').evaluate((v) => {
@@ -93,13 +37,7 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
     let b: Browser | undefined;
     let watchPath = '';
 
-    const shoot = async (page: Page, name: string) => {
-      for (const [size, viewport] of Object.entries(SIZES)) {
-        await page.setViewportSize(viewport);
-        await page.screenshot({ path: join(artifacts, `watch-${mode}-${name}-${size}.png`), fullPage: true });
-      }
-      await page.setViewportSize(SIZES.desktop);
-    };
+    const shoot = (page: Page, name: string) => shootBoth(page, `watch-${mode}`, name);
 
     beforeAll(async () => {
       platform = await start();
@@ -117,7 +55,7 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       const page = a.page;
       await register(page, base, owner);
       await page.getByRole('link', { name: 'Upload' }).click();
-      await page.locator('input[name=file]').setInputFiles(clip);
+      await page.locator('input[name=file]').setInputFiles(work.clip);
       await page.getByLabel('Title').fill(title);
       await page.getByLabel('Description').fill('A generated clip to watch');
       await page.getByRole('button', { name: 'Upload' }).click();
@@ -151,20 +89,7 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
       // Own channel: no subscribe button.
       await expect(page.getByRole('button', { name: /Subscribe to/ }).count()).resolves.toBe(0);
 
-      const quality = page.getByLabel('Quality');
-      const labels = await quality.locator('option').allTextContents();
-      expect(labels[0]).toMatch(/^Auto/);
-      expect(labels.slice(1)).toEqual(['360p', '240p', '144p']);
-      for (const height of [144, 360]) {
-        await quality.selectOption({ label: `${height}p` });
-        await page.locator('video').evaluate((v) => {
-          const el = v as unknown as VideoEl;
-          el.currentTime = 0;
-          return el.play();
-        });
-        await waitUntil(`playing ${height}p`, async () => (await page.locator('.player').getAttribute('data-current-height')) === String(height) && (await media(page)).videoHeight === height, { timeoutMs: 20_000, intervalMs: 100 });
-      }
-      await quality.selectOption({ label: 'Auto' });
+      await expectRenditionSwitching(page);
       await shoot(page, 'playing');
     }, 300_000);
 
@@ -348,5 +273,5 @@ function journey(mode: 'embedded' | 'cluster', start: () => Promise<Platform>): 
   });
 }
 
-journey('embedded', embedded);
-journey('cluster', clustered);
+journey('embedded', () => startEmbeddedWeb('kinora_watch'));
+journey('cluster', () => startClusteredWeb(work.dir));

@@ -95,3 +95,19 @@ export function assertTopicName(name: string): void {
     throw new TypeError(`invalid topic name ${JSON.stringify(name)}: use 1-249 characters of [a-zA-Z0-9._-]`);
   }
 }
+
+/**
+ * The checks every adapter's `subscribe` makes, the same way: a non-empty group, at least one topic, each a valid
+ * name (duplicates dropped), a handler, a positive whole `maxBatchSize` (default 100).
+ */
+export function checkSubscribeOptions<T>(opts: SubscribeOptions<T>): { group: string; topics: string[]; maxBatchSize: number } {
+  if (typeof opts.group !== 'string' || opts.group === '') throw new TypeError('subscribe needs a non-empty group');
+  if (!Array.isArray(opts.topics) || opts.topics.length === 0) throw new TypeError('subscribe needs at least one topic');
+  opts.topics.forEach(assertTopicName);
+  if (typeof opts.handler !== 'function') throw new TypeError('subscribe needs a handler');
+  const maxBatchSize = opts.maxBatchSize ?? 100;
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) {
+    throw new RangeError(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
+  }
+  return { group: opts.group, topics: [...new Set(opts.topics)], maxBatchSize };
+}

@@ -3,7 +3,7 @@ import { loadConfigOrExit, type Config } from '@kinora/config';
 import { startTracing } from '@kinora/observability/tracing';
 import type { Database } from '@kinora/db';
 import type { Logger } from '@kinora/observability';
-import { assertPortFree } from '@kinora/observability/port-check';
+import { assertPortFree } from '@kinora/config/port-check';
 
 export type BuildService = (config: Config, deps: { database: Database; logger: Logger }) => Promise<FastifyInstance>;
 /** The build function of a service without a database (the gateway). */

@@ -42,4 +42,4 @@ export async function getFreePort(host = '127.0.0.1'): Promise<number> {
 
 
 // The start-up check of the platform's own entry points, re-exported for the harness's cluster.
-export { assertPortFree, PortUnavailableError } from '@kinora/observability/port-check';
+export { assertPortFree, PortUnavailableError } from '@kinora/config/port-check';

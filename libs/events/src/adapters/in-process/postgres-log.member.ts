@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
-import { assertTopicName } from '../../event-bus.js';
+import { checkSubscribeOptions } from '../../event-bus.js';
 import type { ConsumedBatch, EventBusLogger, SubscribeOptions } from '../../event-bus.js';
 import { backoffDelayMs } from '../../backoff.js';
 import type { BackoffOptions } from '../../backoff.js';
@@ -94,16 +94,10 @@ export class GroupMember<T> {
     private readonly settings: GroupMemberSettings,
     private readonly opts: SubscribeOptions<T>,
   ) {
-    if (typeof opts.group !== 'string' || opts.group === '') throw new TypeError('subscribe needs a non-empty group');
-    if (!Array.isArray(opts.topics) || opts.topics.length === 0) throw new TypeError('subscribe needs at least one topic');
-    opts.topics.forEach(assertTopicName);
-    if (typeof opts.handler !== 'function') throw new TypeError('subscribe needs a handler');
-    this.maxBatchSize = opts.maxBatchSize ?? 100;
-    if (!Number.isInteger(this.maxBatchSize) || this.maxBatchSize < 1) {
-      throw new RangeError(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
-    }
-    this.group = opts.group;
-    this.topics = [...new Set(opts.topics)];
+    const checked = checkSubscribeOptions(opts);
+    this.group = checked.group;
+    this.topics = checked.topics;
+    this.maxBatchSize = checked.maxBatchSize;
     this.groupLockKey = murmur2(new TextEncoder().encode(`kinora.events.group:${this.group}`));
     this.log = settings.logger;
   }

@@ -1,5 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { assertTopicName } from '../../event-bus.js';
+import { checkSubscribeOptions } from '../../event-bus.js';
 import type { ConsumedMessage, EventBusLogger, SubscribeOptions, Subscription } from '../../event-bus.js';
 import { backoffDelayMs } from '../../backoff.js';
 import type { BackoffOptions } from '../../backoff.js';
@@ -77,16 +77,10 @@ export class KafkaGroupMember<T> implements KafkaSubscription {
     private readonly deps: Deps,
     private readonly opts: SubscribeOptions<T>,
   ) {
-    if (typeof opts.group !== 'string' || opts.group === '') throw new TypeError('subscribe needs a non-empty group');
-    if (!Array.isArray(opts.topics) || opts.topics.length === 0) throw new TypeError('subscribe needs at least one topic');
-    opts.topics.forEach(assertTopicName);
-    if (typeof opts.handler !== 'function') throw new TypeError('subscribe needs a handler');
-    this.maxBatchSize = opts.maxBatchSize ?? 100;
-    if (!Number.isInteger(this.maxBatchSize) || this.maxBatchSize < 1) {
-      throw new RangeError(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
-    }
-    this.group = opts.group;
-    this.topics = [...new Set(opts.topics)];
+    const checked = checkSubscribeOptions(opts);
+    this.group = checked.group;
+    this.topics = checked.topics;
+    this.maxBatchSize = checked.maxBatchSize;
     this.log = deps.logger;
     const s = deps.settings;
     this.consumer = deps.kafka.consumer({
