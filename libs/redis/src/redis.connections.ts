@@ -192,6 +192,7 @@ export class RedisConnections {
   private handle(entry: Entry, lease: Lease, target: RedisTarget, opts: RedisLeaseOptions): Redis {
     const { client } = entry;
     const connections = this;
+    const methods = new Map<PropertyKey, { fn: unknown; call: unknown }>();
     const subscribe = (kind: 'c' | 'p' | 's', channels: unknown[]) => {
       for (const c of channels) {
         if (typeof c !== 'string') continue;
@@ -232,14 +233,22 @@ export class RedisConnections {
             return fn.apply(t, args);
           };
         }
-        const timeoutMs = lease.timeoutMs;
-        if (timeoutMs !== undefined && !UNTIMED.has(prop) && timeoutMs < (t.options.commandTimeout ?? Infinity)) {
-          return (...args: unknown[]) => {
-            const result = fn.apply(t, args);
-            return result instanceof Promise ? withTimeout(result, timeoutMs) : result;
-          };
+        // One function per method and handle (the request path calls these per request).
+        let wrapped = methods.get(prop);
+        if (wrapped?.fn !== fn) {
+          const timeoutMs = lease.timeoutMs;
+          const call =
+            timeoutMs === undefined || UNTIMED.has(prop)
+              ? fn.bind(t)
+              : (...args: unknown[]) => {
+                  const result = fn.apply(t, args);
+                  // The client's own timeout is the largest of its users'; a shorter one is this handle's to keep.
+                  return result instanceof Promise && timeoutMs < (t.options.commandTimeout ?? Infinity) ? withTimeout(result, timeoutMs) : result;
+                };
+          wrapped = { fn, call };
+          methods.set(prop, wrapped);
         }
-        return fn.bind(t);
+        return wrapped.call;
       },
     });
     return proxy;
