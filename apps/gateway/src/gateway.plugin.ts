@@ -31,7 +31,10 @@ export interface GatewayOptions {
    * Absent in embedded mode, where the service plugins registered after the gateway are guarded in-process.
    */
   pools?: ReadonlyMap<string, Pool>;
-  /** Rate-limit store; default: a client for `config.redis` (closed with the app), else in-process counters. */
+  /**
+   * Rate-limit store; default: a handle on the process's shared fail-fast client for `config.redis` (released with
+   * the app), else in-process counters.
+   */
   redis?: Redis;
   /** Redis key prefix of the rate-limit counters (tests isolate themselves with it). */
   rateLimitKeyPrefix?: string;

@@ -179,4 +179,40 @@ describe('RedisConnections', () => {
       await own.stop();
     }
   });
+
+  it('the last release while Redis is away ends the client (no more reconnects); a released handle adds no listeners', async () => {
+    const own = await startRedis();
+    const connections = new RedisConnections();
+    try {
+      const a = connections.acquire(own.url, 'subscriber', { user: 'a' });
+      const b = connections.acquire(own.url, 'subscriber', { user: 'b' });
+      await ready(a);
+      await own.stop();
+      await waitUntil('the client noticed', async () => a.status !== 'ready', { timeoutMs: 3_000, intervalMs: 10 });
+      const before = a.listenerCount('message');
+      await a.quit();
+      // Listeners through a released handle are not added to the shared client.
+      a.on('message', () => undefined);
+      expect(b.listenerCount('message')).toBe(before);
+      expect(b.status).not.toBe('end');
+      b.disconnect();
+      expect(connections.size).toBe(0);
+      // A new acquisition after the last release gets a new client; the released one never comes back.
+      await own.start();
+      const c = connections.acquire(own.url, 'subscriber', { user: 'c' });
+      await ready(c);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(b.status).not.toBe('ready');
+      const probe = new Redis(own.url, { maxRetriesPerRequest: 1 });
+      try {
+        const list = (await probe.client('LIST')) as string;
+        expect(list.split('\n').filter((l) => l.includes('name=kinora-subscriber'))).toHaveLength(1);
+      } finally {
+        probe.disconnect();
+      }
+      await c.quit();
+    } finally {
+      await own.stop();
+    }
+  });
 });
