@@ -128,7 +128,7 @@ export class RedisConnections {
     return this.handle(entry, lease, target, opts);
   }
 
-  /** Open clients by profile and target, with their users (the `kinora_redis_connections` figures, tests). */
+  /** Open clients by profile and target (never credentials), with their users: for logs and tests. */
   stats(): Array<{ profile: RedisProfile; target: string; users: string[] }> {
     return [...this.entries.values()].map((e) => ({
       profile: e.profile,
