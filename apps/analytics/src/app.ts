@@ -8,7 +8,7 @@ import { TOPICS } from '@kinora/contracts';
 import { runMigrations, type Database } from '@kinora/db';
 import { OutboxRelay, outboxMigrationsDir, OutboxWriter, type EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
-import { createRedisClient } from '@kinora/redis';
+import { redisFor } from '@kinora/redis';
 import { createServiceApp } from '@kinora/service';
 import { VideoProjection, type CountersLoader } from '@kinora/projections';
 import { CounterConsumer, type CounterConsumerOptions } from './events/counter.consumer.js';
@@ -114,7 +114,9 @@ export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promi
   let redis = opts.redis;
   const ownRedis =
     !redis && config.redis
-      ? createRedisClient(config.redis, { name: 'analytics-views', logger, errorLogIntervalMs: 60_000, lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 500 })
+      ? // The process's shared fail-fast client: a view whose de-duplication Redis does not answer within 500 ms is
+        // counted (ViewService), rather than held.
+        redisFor(config.redis, 'fail-fast', { user: 'analytics-views', logger, commandTimeoutMs: 500 })
       : undefined;
   redis ??= ownRedis;
   const windowSec = opts.viewWindowSec ?? VIEW_WINDOW_SEC;

@@ -7,7 +7,7 @@ import { authPlugin, type TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import type { Principal } from '@kinora/contracts';
 import type { RateLimitTierName } from '@kinora/http';
-import { createRedisClient, type RedisErrorLog, type RedisTarget } from '@kinora/redis';
+import { redisFor, type RedisErrorLog, type RedisTarget } from '@kinora/redis';
 import { cacheVerifiedTokens, type TokenCacheOptions } from './auth/token-cache.js';
 import { proxyPlugin } from './proxy/proxy.plugin.js';
 import { TIER_EXTENSION } from './proxy/openapi-routes.js';
@@ -31,7 +31,10 @@ export interface GatewayOptions {
    * Absent in embedded mode, where the service plugins registered after the gateway are guarded in-process.
    */
   pools?: ReadonlyMap<string, Pool>;
-  /** Rate-limit store; default: a client for `config.redis` (closed with the app), else in-process counters. */
+  /**
+   * Rate-limit store; default: a handle on the process's shared fail-fast client for `config.redis` (released with
+   * the app), else in-process counters.
+   */
   redis?: Redis;
   /** Redis key prefix of the rate-limit counters (tests isolate themselves with it). */
   rateLimitKeyPrefix?: string;
@@ -54,23 +57,13 @@ export function createUpstreamPools(upstreams: Readonly<Record<string, string | 
 }
 
 /**
- * A Redis client that fails fast while Redis is away instead of queueing commands, for the rate-limit checks.
- * Connection errors go to `logger` at most once a minute: ioredis reports every failed reconnect, and the
- * rate-limit hook already logs outages once per interval.
+ * The rate-limit store's Redis: a handle on the process's shared `fail-fast` client (no offline queue, no retries,
+ * this caller's own command timeout), so a check never waits for Redis to come back. Connection errors go to
+ * `logger` at most once a minute: ioredis reports every failed reconnect, and the rate-limit hook already logs
+ * outages once per interval. `disconnect()`/`quit()` releases the handle; the last user closes the connection.
  */
 export function createRateLimitRedis(target: RedisTarget, commandTimeoutMs: number, logger?: RedisErrorLog): Redis {
-  return createRedisClient(target, {
-    name: 'gateway-rate-limit',
-    ...(logger ? { logger, errorLogIntervalMs: 60_000 } : {}),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: 1_000,
-    // No auto-pipelining: the store already sends one command per event-loop turn, and ioredis's per-turn
-    // Pipeline objects outlived young-generation collections (promoted garbage, longer scavenges, worse p99).
-    enableAutoPipelining: false,
-    retryStrategy: (times) => Math.min(50 * times, 1_000),
-  });
+  return redisFor(target, 'fail-fast', { user: 'gateway-rate-limit', commandTimeoutMs, ...(logger ? { logger } : {}) });
 }
 
 /**

@@ -10,7 +10,7 @@ import { createEvent, toEventMessage, type EventBus } from '@kinora/events';
 import { REALTIME_EVENT_TYPES, TOPICS } from '@kinora/contracts';
 import { type Database, runMigrations } from '@kinora/db';
 import type { Logger } from '@kinora/observability';
-import { createRedisClient } from '@kinora/redis';
+import { redisFor } from '@kinora/redis';
 import { createCountersView, createServiceApp } from '@kinora/service';
 import { VideoProjection } from '@kinora/projections';
 import { SocialConsumers } from './events/social.consumers.js';
@@ -129,7 +129,9 @@ export async function createRealtimeModule(opts: RealtimeModuleOptions): Promise
     let redis = opts.redis;
     let ownRedis: Redis | undefined;
     if (!redis && opts.config.redis) {
-      ownRedis = createRedisClient(opts.config.redis, { name: 'realtime', logger, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+      // The process's shared `queued` client (commands wait through a short reconnect); the socket.io adapter's
+      // duplicates (its stream reader and its subscriber) are dedicated `blocking` connections.
+      ownRedis = redisFor(opts.config.redis, 'queued', { user: 'realtime', logger });
       redis = ownRedis;
     }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { createRedisClient, type RedisTarget } from '@kinora/redis';
+import { redisFor, type RedisTarget } from '@kinora/redis';
 import type { Cache, CacheLayer, CacheResult, CacheStats, Loader } from './cache.js';
 import type { KeyClass } from './key-class.js';
 import { MemoryLru } from './memory.lru.js';
@@ -14,7 +14,7 @@ export interface CacheLogger {
 export interface LayeredCacheOptions {
   /** Redis (`config.redis`); without it the cache is in process only (the all-in-one mode). */
   redis?: RedisTarget | undefined;
-  /** Who connects (`kinora-<name>-cache` connections); default `cache`. */
+  /** Who uses the process's shared Redis connections (`<name>-cache`, in their stats); default `cache`. */
   name?: string;
   /** Redis key and channel prefix; default `kinora:cache`. Tests use their own. */
   prefix?: string;
@@ -114,24 +114,21 @@ export class LayeredCache implements Cache {
       new Gauge({ name: 'kinora_cache_memory_bytes', help: 'Approximate bytes held by the in-process cache layer', registers, collect() { this.set(memory.bytes); } });
     }
     if (opts.redis !== undefined) {
-      const name = `${opts.name ?? 'cache'}-cache`;
-      const common = {
-        logger: this.logger,
-        errorLogIntervalMs: 30_000,
-        // A request never waits for Redis to come back: commands fail at once while it is away.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        commandTimeout: opts.redisTimeoutMs ?? 250,
-        retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
-      };
-      this.client = createRedisClient(opts.redis, { name, ...common });
+      // Handles on the process's shared connections: commands on the `fail-fast` client (a request never waits for
+      // Redis to come back: commands fail at once while it is away), invalidations heard on the `subscriber` one.
+      const user = `${opts.name ?? 'cache'}-cache`;
+      const logger = this.logger === silent ? {} : { logger: this.logger };
+      this.client = redisFor(opts.redis, 'fail-fast', { user, commandTimeoutMs: opts.redisTimeoutMs ?? 250, ...logger });
       this.client.on('ready', () => void this.replayInvalidations());
-      this.subscriber = createRedisClient(opts.redis, { name: `${name}-sub`, ...common, commandTimeout: undefined, enableOfflineQueue: true });
+      this.subscriber = redisFor(opts.redis, 'subscriber', { user, ...logger });
       this.subscriber.on('ready', () => {
         // ioredis subscribes again by itself (autoResubscribe); what was published meanwhile is lost.
         if (this.subscribedOnce) this.dropShared();
       });
-      this.subscriber.on('message', (_channel: string, message: string) => this.onRemoteInvalidation(message));
+      // The subscriber connection is shared with the process's other users: only this cache's channel counts here.
+      this.subscriber.on('message', (channel: string, message: string) => {
+        if (channel === this.channel) this.onRemoteInvalidation(message);
+      });
       this.subscriber.subscribe(this.channel).then(
         () => (this.subscribedOnce = true),
         (err: unknown) => this.warn('subscribe', err),

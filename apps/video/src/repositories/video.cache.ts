@@ -32,10 +32,12 @@ export const FEED_CLASS = keyClass<VideoRecord[]>({
   decode: (text) => (JSON.parse(text) as VideoRecord[]).map(reviveRecord),
 });
 
+const PRIMARY = { primary: true } as const;
+
 /**
- * The read side of videos through the cache. Misses read the primary: a fill right after an invalidation must not
- * store what a lagging replica still holds, for every instance and for minutes (the cache takes the read load the
- * replicas used to take).
+ * The read side of videos through the cache. Misses read the primary (rows and feed pages alike): a fill right after
+ * an invalidation must not store what a lagging replica still holds, for every instance and for minutes (the cache
+ * takes the read load the replicas used to take).
  */
 export class VideoCache {
   constructor(
@@ -57,13 +59,13 @@ export class VideoCache {
   /** Up to {@link FEED_CACHE_ITEMS} + 1 rows of a feed's first page (the extra one says whether a next page exists). */
   async firstPage(feed: 'recent' | 'trending'): Promise<VideoRecord[]> {
     const page = { limit: FEED_CACHE_ITEMS };
-    const rows = await this.cache.get(FEED_CLASS, feed, () => (feed === 'trending' ? this.videos.listTrending(page) : this.videos.listRecent(page)));
+    const rows = await this.cache.get(FEED_CLASS, feed, () => (feed === 'trending' ? this.videos.listTrending(page, PRIMARY) : this.videos.listRecent(page, undefined, PRIMARY)));
     return rows ?? [];
   }
 
   async channelFirstPage(channelId: string): Promise<VideoRecord[]> {
     const key = `channel:${channelId.toLowerCase()}`;
-    return (await this.cache.get(FEED_CLASS, key, () => this.videos.listRecent({ limit: FEED_CACHE_ITEMS }, channelId))) ?? [];
+    return (await this.cache.get(FEED_CLASS, key, () => this.videos.listRecent({ limit: FEED_CACHE_ITEMS }, channelId, PRIMARY))) ?? [];
   }
 
   /**

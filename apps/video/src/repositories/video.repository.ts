@@ -212,7 +212,7 @@ export class VideoRepository {
     return updated;
   }
 
-  async listRecent(page: PageRequest, channelId?: string): Promise<VideoRecord[]> {
+  async listRecent(page: PageRequest, channelId?: string, opts: { primary?: boolean } = {}): Promise<VideoRecord[]> {
     const params: unknown[] = [page.limit + 1];
     let where = LISTED;
     if (channelId) {
@@ -223,9 +223,10 @@ export class VideoRepository {
       params.push(page.after.sortValue, page.after.id);
       where += ` AND (published_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
-    const { rows } = await this.db
-      .readPool()
-      .query<VideoRow>(`SELECT ${COLUMNS} FROM videos.videos WHERE ${where} ORDER BY published_at DESC, id DESC LIMIT $1`, params);
+    const { rows } = await (opts.primary ? this.db.latestPool() : this.db.readPool()).query<VideoRow>(
+      `SELECT ${COLUMNS} FROM videos.videos WHERE ${where} ORDER BY published_at DESC, id DESC LIMIT $1`,
+      params,
+    );
     return rows.map(toRecord);
   }
 
@@ -245,16 +246,17 @@ export class VideoRepository {
     return rows.map(toRecord);
   }
 
-  async listTrending(page: PageRequest): Promise<VideoRecord[]> {
+  async listTrending(page: PageRequest, opts: { primary?: boolean } = {}): Promise<VideoRecord[]> {
     const params: unknown[] = [page.limit + 1];
     let where = LISTED;
     if (page.after) {
       params.push(page.after.sortValue, page.after.id);
       where += ` AND (trending_score, id) < ($2::double precision, $3::uuid)`;
     }
-    const { rows } = await this.db
-      .readPool()
-      .query<VideoRow>(`SELECT ${COLUMNS} FROM videos.videos WHERE ${where} ORDER BY trending_score DESC, id DESC LIMIT $1`, params);
+    const { rows } = await (opts.primary ? this.db.latestPool() : this.db.readPool()).query<VideoRow>(
+      `SELECT ${COLUMNS} FROM videos.videos WHERE ${where} ORDER BY trending_score DESC, id DESC LIMIT $1`,
+      params,
+    );
     return rows.map(toRecord);
   }
 
