@@ -27,6 +27,7 @@ export function pickWeb(paths) {
   const web = paths.map((p) => p.replace(/^\.\//, '')).filter((p) => p.startsWith('apps/web'));
   if (web.length === 0) return null;
   // Vitest runs from apps/web: its filters are relative to it ('' = everything there).
-  const rel = web.map((p) => p.replace(/^apps\/web\/?/, '')).filter((p) => p !== '' && !p.startsWith('test'));
+  // Its Jest files (test/, *.spec.ts) are not Vitest's: a run naming only those has no Vitest part.
+  const rel = web.map((p) => p.replace(/^apps\/web\/?/, '')).filter((p) => p !== '' && !p.startsWith('test') && !/\.spec\.[cm]?tsx?$/.test(p));
   return web.some((p) => /^apps\/web\/?$/.test(p)) ? [] : rel.length ? rel : null;
 }

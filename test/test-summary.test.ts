@@ -26,6 +26,8 @@ describe('the npm test summary', () => {
     expect(vitestTargets(['apps/web/src/watch'])).toEqual(['src/watch']);
     expect(vitestTargets(['apps/web/src/player/Controls.test.tsx', 'libs/config'])).toEqual(['src/player/Controls.test.tsx']);
     expect(vitestTargets(['apps/web/test/watch.e2e.test.ts'])).toBeNull();
+    expect(vitestTargets(['apps/web/src/studio.spec.ts'])).toBeNull(); // a Jest spec of the web app
+    expect(vitestTargets(['apps/web/src/web.spec.ts', 'apps/web/src/watch/chat.test.ts'])).toEqual(['src/watch/chat.test.ts']);
     expect(vitestTargets(['libs/testing'])).toBeNull();
     expect(vitestTargets(['-t', 'apps/web'])).toBeNull();
     expect(vitestTargets(['apps/user', '-t', 'likes'])).toBeNull();
