@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Notification } from '@kinora/contracts';
-import { mergeNotification, notificationText } from './notifications/model.js';
+import { mergeNotification, notificationText, unreadLabel } from './notifications/model.js';
 import { chartGeometry, niceMax } from './studio/chart.js';
 import { parseTags } from './studio/studioApi.js';
 
@@ -62,6 +62,16 @@ describe('notifications', () => {
       ['b', false],
       ['a', true],
     ]);
+  });
+
+  it('shows the unread count exactly up to 99, and as a lower bound when unread ones may not be loaded', () => {
+    const list = (flags: boolean[]) => flags.map((read, i) => n(`x${i}`, `2026-12-07T01:00:${String(59 - i).padStart(2, '0')}.000Z`, read));
+    expect(unreadLabel([], false)).toBe('0');
+    expect(unreadLabel(list([false, true, false]), false)).toBe('2');
+    expect(unreadLabel(list([false, true, true]), true)).toBe('1'); // the oldest loaded is read: older ones are too
+    expect(unreadLabel(list([false, true, false]), true)).toBe('2+');
+    expect(unreadLabel(list([true, true]), true)).toBe('0');
+    expect(unreadLabel(Array.from({ length: 100 }, (_, i) => n(`y${i}`, '2026-12-07T01:00:00.000Z')), true)).toBe('99+');
   });
 
   it('reads as a sentence', () => {

@@ -6,7 +6,7 @@ import { Link } from '../router.js';
 import { ErrorMessage, Loading } from '../ui.js';
 import { afterPageSettled } from '../settle.js';
 import { studio } from '../studio/studioApi.js';
-import { mergeNotification, notificationText } from './model.js';
+import { mergeNotification, notificationText, unreadLabel } from './model.js';
 
 /**
  * The header's notifications menu (signed in only): the unread count on the button, kept live by the realtime
@@ -18,6 +18,8 @@ export function NotificationsMenu({ userId }: { userId: string }) {
   const [error, setError] = useState<unknown>(null);
   const [open, setOpen] = useState(false);
   const [live, setLive] = useState(false);
+  /** Whether the list has more than the loaded page (the count then may be a lower bound). */
+  const [more, setMore] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
   const panel = useRef<HTMLDivElement>(null);
 
@@ -25,7 +27,11 @@ export function NotificationsMenu({ userId }: { userId: string }) {
     let closed = false;
     let socket: Socket<RealtimeServerToClientEvents, RealtimeClientToServerEvents> | null = null;
     studio.notifications().then(
-      (p) => !closed && setItems((cur) => p.items.reduce((acc, n) => mergeNotification(acc, n), cur ?? [])),
+      (p) => {
+        if (closed) return;
+        setMore(p.nextCursor !== null);
+        setItems((cur) => p.items.reduce((acc, n) => mergeNotification(acc, n), cur ?? []));
+      },
       (err: unknown) => !closed && setError(err),
     );
     // The live connection waits until the page settled (the watch page's first frame): not part of its initial JS.
@@ -74,6 +80,7 @@ export function NotificationsMenu({ userId }: { userId: string }) {
     try {
       await studio.markRead(ids);
       setItems((cur) => cur?.map((n) => (!ids || ids.includes(n.id) ? { ...n, read: true } : n)) ?? null);
+      if (!ids) setMore(false); // every one is read now, loaded or not
     } catch (err) {
       setError(err);
     }
@@ -86,7 +93,7 @@ export function NotificationsMenu({ userId }: { userId: string }) {
         </svg>
         <span className="visually-hidden">Notifications, </span>
         <span className={unread > 0 ? 'count' : 'count zero'} data-testid="unread-count" aria-live="polite">
-          {unread}
+          {unreadLabel(items ?? [], more)}
         </span>
         <span className="visually-hidden"> unread</span>
       </button>

@@ -1,5 +1,6 @@
 import type { AnalyticsSeries, Channel, FeedVideo, Notification, UpdateChannelBody, UpdateVideoBody, Video } from '@kinora/contracts';
 import { api, type ApiClient, type Page } from '../api.js';
+import { NOTIFICATIONS_PAGE } from '../notifications/model.js';
 
 // The calls of the channel page, the studio, the subscriptions feed and the notifications menu (spec: the routes of
 // apps/user, apps/video, apps/subscription and apps/analytics). Kept beside api.ts so that file stays small.
@@ -20,7 +21,7 @@ export function studioApi(c: ApiClient = api) {
     updateVideo: (videoId: string, body: UpdateVideoBody) => c.request<Video>('PATCH', `/api/v1/videos/${id(videoId)}`, body),
     deleteVideo: (videoId: string) => c.request<void>('DELETE', `/api/v1/videos/${id(videoId)}`),
     analytics: (videoId: string, granularity: 'hour' | 'day') => c.request<AnalyticsSeries>('GET', `/api/v1/videos/${id(videoId)}/analytics?granularity=${granularity}`),
-    notifications: () => c.request<Page<Notification>>('GET', '/api/v1/notifications?limit=20'),
+    notifications: () => c.request<Page<Notification>>('GET', `/api/v1/notifications?limit=${NOTIFICATIONS_PAGE}`),
     markRead: (ids?: string[]) => c.request<void>('POST', '/api/v1/notifications/read', ids ? { ids } : {}),
   };
 }
