@@ -334,6 +334,15 @@ export class Database {
     }
   }
 
+  /**
+   * Throws the 503 problem (with `Retry-After`) that writes get while the primary is down. For a write handler to
+   * call before work that only serves the write (a lookup in another service): a refused write is refused at once,
+   * not after that work.
+   */
+  assertWritable(): void {
+    this.checkPrimary();
+  }
+
   /** Marks the current request context as having written (its reads go to the primary from now on). */
   markWrite(): void {
     const ctx = this.als.getStore();

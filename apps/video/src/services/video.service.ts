@@ -88,6 +88,8 @@ export class VideoService {
 
   async create(principal: Principal, body: CreateVideoBody, authorization?: string): Promise<Video> {
     refuseNul({ title: body.title, description: body.description, tags: body.tags });
+    // While the primary is down the insert is refused anyway: refuse before asking the user service.
+    this.d.db.assertWritable();
     const channel = await this.channelOf(principal, authorization);
     const title = body.title.trim();
     const v = await this.d.db.transaction(async (client) => {

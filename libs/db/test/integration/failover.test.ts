@@ -238,6 +238,8 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
       // event loop and the cores, which can delay any single request), none near the 3 s connect timeout.
       expect(Math.min(...times)).toBeLessThan(100);
       expect(Math.max(...times)).toBeLessThan(1000);
+      // What write handlers call before other work: the same 503 problem.
+      expect(() => database.assertWritable()).toThrow(expect.objectContaining({ status: 503, headers: { 'retry-after': '5' } }));
       const t1 = performance.now();
       await expect(database.execute('INSERT INTO items (id, v) VALUES (0, $1)', ['x'])).rejects.toMatchObject({ status: 503 });
       expect(performance.now() - t1).toBeLessThan(100);
@@ -252,6 +254,7 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
 
       await pgh.startServer('primary');
       await waitUntil('primary back', async () => database.primaryAvailable, { timeoutMs: 15_000, intervalMs: 20 });
+      expect(() => database.assertWritable()).not.toThrow();
       const after = await app.inject({ method: 'POST', url: `/items/${nextId++}` });
       expect(after.statusCode).toBe(201);
       expect((await database.latestPool().query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r).toBe(false);
