@@ -84,15 +84,17 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
     } catch (err) {
       app.gatewayRecordFailure(upstream, err);
       if (!(err instanceof CircuitOpenError)) {
-        request.log.warn({ upstream, route: `${request.method} ${request.routeOptions.url ?? path}`, err: (err as Error).message }, `call to ${upstream} failed: counted by its circuit breaker`);
+        request.log.warn({ upstream, route: `${request.method} ${request.routeOptions.url ?? path}`, err: (err as Error).message }, `call to ${upstream} failed`);
       }
       if (app.gatewaySendStale(request, reply, upstream)) return reply;
       throw upstreamProblem(err, upstream);
     }
     const key = staleKey(request, upstream);
     if (res.status >= 500) {
-      app.gatewayRecordFailure(upstream, new Error('status'));
+      // A 503 with Retry-After (a refusal because something behind the service is down) is not the upstream's
+      // failure: neither its breaker nor gateway_upstream_failures_total counts it (as for in-process services).
       if (countsAgainstUpstream(res.status, res.headers)) {
+        app.gatewayRecordFailure(upstream, new Error('status'));
         // What an operator needs to find why a breaker opens: the answer that counted against the upstream.
         request.log.warn(
           { upstream, route: `${request.method} ${request.routeOptions.url ?? path}`, status: res.status, detail: problemDetail(res.body) },
