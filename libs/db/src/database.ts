@@ -190,6 +190,15 @@ export class Database {
         if (isConnectionError(err)) void this.poll();
         onError(err);
       });
+      // pg reports a connection lost while no statement runs on it as an 'error' event on the client, and pg-pool
+      // listens only while the client is idle: a client checked out (a transaction between two statements, a
+      // relay holding one) would turn a dying server into an uncaught error that ends the process. Every client
+      // gets a listener for its whole life; the statement that follows fails with a connection error anyway.
+      s.pool.on('connect', (client) => {
+        client.on('error', (err) => {
+          if (isConnectionError(err)) void this.poll();
+        });
+      });
     }
     this.guardPrimary(this.primaryServer);
     for (const s of this.replicaServers) this.guardReplica(s);

@@ -179,6 +179,30 @@ describe('read routing and failover (a dedicated primary and replica)', () => {
     ]);
   }, 60_000);
 
+  it('a connection lost while a transaction holds it between two statements is no uncaught error: the transaction answers 503', async () => {
+    const own = new Database({ primaryUrl: pgh.url, replicaUrls: [pgh.replicaUrl], healthIntervalMs: 50 });
+    const admin = new pg.Client({ connectionString: pgh.url });
+    await admin.connect();
+    try {
+      await own.primary.query('SELECT 1');
+      const result = own.transaction(async (client) => {
+        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        // The server ends this connection while no statement runs on it (as a dying primary does): pg reports it
+        // as an 'error' event on the checked-out client, which pg-pool does not listen to.
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+        await sleep(300);
+        await client.query('SELECT 1');
+      });
+      await expect(result).rejects.toMatchObject({ status: 503, headers: { 'retry-after': '5' } });
+      // Only that connection died: the health checks bring the primary back at once.
+      await waitUntil('primary back in service', async () => own.primaryAvailable, { timeoutMs: 5000, intervalMs: 20 });
+      await expect(own.transaction(async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one)).resolves.toBe(1);
+    } finally {
+      await admin.end();
+      await own.close();
+    }
+  });
+
   it('a replica that hangs (accepts, never answers) is ejected after three health checks time out', async () => {
     const held: Socket[] = [];
     const hang = createServer((s) => held.push(s));
