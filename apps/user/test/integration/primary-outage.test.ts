@@ -20,7 +20,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   pgh = await startPostgres();
   const tdb = await createTestDatabase('useroutage', { primaryUrl: pgh.url, replicaUrl: pgh.replicaUrl });
-  database = new Database({ primaryUrl: tdb.url, replicaUrls: [tdb.replicaUrl], healthIntervalMs: 50, connectTimeoutMs: 2000 });
+  database = new Database({ primaryUrl: tdb.url, replicaUrls: [tdb.replicaUrl], healthIntervalMs: 50 });
   app = await buildApp(config, { database, logger: createLogger({ level: 'silent' }), scrypt: { N: 1024, r: 8, p: 1 }, keyCacheMs: KEY_CACHE_MS });
   await app.ready();
 }, 120_000);
