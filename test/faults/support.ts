@@ -166,18 +166,46 @@ export const round = (n: number, digits = 1): number => Math.round(n * 10 ** dig
  * seconds, from their `http_request_duration_seconds` histograms (`le` must be one of its bucket bounds). This is
  * the gateways' own clock: on a loaded 2-core machine the test process's view adds its own scheduling delays.
  */
-export async function gatewayAnswers(cluster: ClusterHandle, status: number, le: string, methods?: readonly string[]): Promise<{ total: number; within: number }> {
+export async function gatewayAnswers(
+  cluster: ClusterHandle,
+  status: number,
+  le: string,
+  methods?: readonly string[],
+): Promise<{ total: number; within: number; byRoute: Record<string, { total: number; within: number }> }> {
   let total = 0;
   let within = 0;
+  const byRoute: Record<string, { total: number; within: number }> = {};
   for (const g of ['gateway-1', 'gateway-2']) {
     const text = await (await fetch(`${cluster.processes.get(g)!.url}/metrics`)).text();
     for (const line of text.split('\n')) {
       if (!line.includes(`status_code="${status}"`)) continue;
-      if (methods && !methods.some((m) => line.includes(`method="${m}"`))) continue;
+      const method = /method="([^"]*)"/.exec(line)?.[1] ?? '';
+      if (methods && !methods.includes(method)) continue;
+      const key = `${method} ${/route="([^"]*)"/.exec(line)?.[1] ?? '?'}`;
+      const r = (byRoute[key] ??= { total: 0, within: 0 });
       const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-      if (line.startsWith('http_request_duration_seconds_count{')) total += value;
-      else if (line.startsWith('http_request_duration_seconds_bucket{') && line.includes(`le="${le}"`)) within += value;
+      if (line.startsWith('http_request_duration_seconds_count{')) {
+        total += value;
+        r.total += value;
+      } else if (line.startsWith('http_request_duration_seconds_bucket{') && line.includes(`le="${le}"`)) {
+        within += value;
+        r.within += value;
+      }
     }
   }
-  return { total, within };
+  return { total, within, byRoute };
+}
+
+/** `gateway_upstream_failures_total` of both gateways, by `upstream reason`: what their breakers counted. */
+export async function upstreamFailures(cluster: ClusterHandle): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const g of ['gateway-1', 'gateway-2']) {
+    const text = await (await fetch(`${cluster.processes.get(g)!.url}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('gateway_upstream_failures_total{')) continue;
+      const key = `${/upstream="([^"]*)"/.exec(line)?.[1] ?? '?'} ${/reason="([^"]*)"/.exec(line)?.[1] ?? '?'}`;
+      out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return out;
 }

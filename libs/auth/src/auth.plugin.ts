@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Principal } from '@kinora/contracts';
-import { defineErrors } from '@kinora/http';
+import { commonErrors, defineErrors } from '@kinora/http';
 import { GATEWAY_IDENTITY_HEADER, verifyGatewayIdentity } from './gateway-identity.js';
+import { KeysUnavailableError } from './jwks.cache.js';
 import { TokenError, type TokenVerifier } from './token.verifier.js';
 
 declare module 'fastify' {
@@ -46,7 +47,12 @@ export const authPlugin = fp(
     app.decorate('tokenVerifier', opts.verifier);
     app.decorateRequest('principal', null);
     const identitySecret = opts.gatewayIdentity?.secret;
-    const tokenFailure = (err: unknown): Error => {
+    const tokenFailure = (err: unknown, request: FastifyRequest): Error => {
+      if (err instanceof KeysUnavailableError) {
+        // Not the client's fault and not a verdict on the token: retry once the key source answers again.
+        request.log.warn({ err: err.message }, 'an access token names a signing key that cannot be fetched now');
+        return commonErrors.SERVICE_UNAVAILABLE('The access token cannot be checked right now; retry shortly', undefined, { 'retry-after': '1' });
+      }
       if (err instanceof TokenError && err.reason === 'expired') {
         return authErrors.TOKEN_EXPIRED(err.message, undefined, { 'www-authenticate': `${WWW_AUTH}, error="invalid_token"` });
       }
@@ -98,7 +104,7 @@ export const authPlugin = fp(
               done(err as Error);
             }
           },
-          (err: unknown) => done(tokenFailure(err)),
+          (err: unknown) => done(tokenFailure(err, request)),
         );
       } catch (err) {
         done(err as Error);

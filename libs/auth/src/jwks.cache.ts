@@ -12,15 +12,35 @@ export interface JwksCacheOptions {
 export const ACCEPTED_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 
 /**
+ * The key set could not be fetched and the token names a key not known yet: nothing says whether the token is
+ * valid. Not the client's fault (a 503, not a 401).
+ */
+export class KeysUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the signing keys cannot be fetched: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'KeysUnavailableError';
+  }
+}
+
+/** After a failed fetch, no new attempt for this long (ms) unless `cooldownMs` is longer. */
+const RETRY_AFTER_FAILURE_MS = 1000;
+
+/**
  * Caches a JWKS, refreshing it when it is old or when a token names an unknown `kid` (rate-limited, so a flood of
- * forged kids cannot turn into a flood of fetches). Only asymmetric algorithms are accepted.
+ * forged kids cannot turn into a flood of fetches). Only asymmetric algorithms are accepted. When a refresh fails
+ * (the key source is down), the keys already known stay in use (a key is only ever removed by a successful fetch
+ * that no longer lists it); a token naming an unknown key then fails with {@link KeysUnavailableError}. Failed
+ * fetches are retried at most every second (or `cooldownMs`).
  */
 export class JwksCache {
   private keys = new Map<string, { jwk: JWK; key?: CryptoKey | Uint8Array }>();
   private fetchedAt = 0;
+  /** When the last fetch failed (0: the last one succeeded). */
+  private failedAt = 0;
   private inflight: Promise<void> | undefined;
   private readonly cooldownMs: number;
   private readonly maxAgeMs: number;
+  private lastFailure: unknown;
   /** Number of fetches done (exposed for tests and metrics). */
   fetches = 0;
 
@@ -35,11 +55,22 @@ export class JwksCache {
     if (!kid) throw new Error('token has no kid');
     if (!header.alg || !(ACCEPTED_ALGORITHMS as readonly string[]).includes(header.alg)) throw new Error(`algorithm ${header.alg} not accepted`);
     const now = Date.now();
-    if (this.fetchedAt === 0 || now - this.fetchedAt > this.maxAgeMs || (!this.keys.has(kid) && now - this.fetchedAt > this.cooldownMs)) {
-      await this.refresh();
+    const due = this.fetchedAt === 0 || now - this.fetchedAt > this.maxAgeMs || (!this.keys.has(kid) && now - this.fetchedAt > this.cooldownMs);
+    let failure: unknown;
+    if (due) {
+      if (this.failedAt !== 0 && now - this.failedAt < Math.max(RETRY_AFTER_FAILURE_MS, this.cooldownMs)) failure = this.lastFailure;
+      else
+        try {
+          await this.refresh();
+        } catch (err) {
+          failure = err;
+        }
     }
     const entry = this.keys.get(kid);
-    if (!entry) throw new Error('unknown signing key');
+    if (!entry) {
+      if (failure !== undefined) throw new KeysUnavailableError(failure);
+      throw new Error('unknown signing key');
+    }
     if (entry.jwk.alg && entry.jwk.alg !== header.alg) throw new Error('algorithm does not match the key');
     entry.key ??= await importJWK(entry.jwk, header.alg);
     return entry.key;
@@ -48,7 +79,16 @@ export class JwksCache {
   async refresh(): Promise<void> {
     this.inflight ??= (async () => {
       try {
-        const set = await this.opts.fetchJwks();
+        let set: JSONWebKeySet;
+        try {
+          set = await this.opts.fetchJwks();
+        } catch (err) {
+          this.failedAt = Date.now();
+          this.lastFailure = err;
+          throw err;
+        }
+        this.failedAt = 0;
+        this.lastFailure = undefined;
         this.fetches++;
         const next = new Map<string, { jwk: JWK; key?: CryptoKey | Uint8Array }>();
         for (const jwk of set.keys ?? []) {

@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Principal } from '@kinora/contracts';
-import { ACCEPTED_ALGORITHMS, JwksCache, type JwksCacheOptions } from './jwks.cache.js';
+import { ACCEPTED_ALGORITHMS, JwksCache, KeysUnavailableError, type JwksCacheOptions } from './jwks.cache.js';
 
 /** The audience of Kinora access tokens: the user service signs with it, every verifier checks it. */
 export const ACCESS_TOKEN_AUDIENCE = 'kinora-api';
@@ -36,6 +36,10 @@ export class TokenVerifier {
     return undefined;
   }
 
+  /**
+   * The token's principal; `TokenError` when the token is expired or invalid, `KeysUnavailableError` when it names a
+   * key not known yet and the key set cannot be fetched.
+   */
   async verify(token: string): Promise<Principal & { claims: JWTPayload }> {
     try {
       const { payload } = await jwtVerify(token, this.jwks.resolver, {
@@ -50,7 +54,8 @@ export class TokenVerifier {
       }
       return { userId: payload.sub, username: payload['name'], sessionId: payload['sid'], claims: payload };
     } catch (err) {
-      if (err instanceof TokenError) throw err;
+      // Neither valid nor invalid: the keys to check it with cannot be fetched now (the caller answers 503).
+      if (err instanceof TokenError || err instanceof KeysUnavailableError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'The access token has expired');
       throw new TokenError('invalid', 'The access token is invalid');
     }

@@ -190,6 +190,15 @@ export class Database {
         if (isConnectionError(err)) void this.poll();
         onError(err);
       });
+      // pg reports a connection lost while no statement runs on it as an 'error' event on the client, and pg-pool
+      // listens only while the client is idle: a client checked out (a transaction between two statements, a
+      // relay holding one) would turn a dying server into an uncaught error that ends the process. Every client
+      // gets a listener for its whole life; the statement that follows fails with a connection error anyway.
+      s.pool.on('connect', (client) => {
+        client.on('error', (err) => {
+          if (isConnectionError(err)) void this.poll();
+        });
+      });
     }
     this.guardPrimary(this.primaryServer);
     for (const s of this.replicaServers) this.guardReplica(s);
@@ -332,6 +341,15 @@ export class Database {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Throws the 503 problem (with `Retry-After`) that writes get while the primary is down. For a write handler to
+   * call before work that only serves the write (a lookup in another service): a refused write is refused at once,
+   * not after that work.
+   */
+  assertWritable(): void {
+    this.checkPrimary();
   }
 
   /** Marks the current request context as having written (its reads go to the primary from now on). */

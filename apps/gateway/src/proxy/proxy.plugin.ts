@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Pool } from 'undici';
 import { commonErrors } from '@kinora/http';
+import { CircuitOpenError } from '@kinora/resilience';
 import { isIdempotentRead, routeClassOf, stripQuery, defaultTierOf, type RouteTable } from '../routing/route-table.js';
-import { staleKey, upstreamProblem, UpstreamResponse } from '../resilience/upstreams.plugin.js';
+import { countsAgainstUpstream, staleKey, upstreamProblem, UpstreamResponse } from '../resilience/upstreams.plugin.js';
 import { forward } from './forward.js';
 import { routesFromOpenApi, type OpenApiDocument } from './openapi-routes.js';
 
@@ -34,6 +35,19 @@ export async function discoverUpstream(pool: Pool, timeoutMs: number): Promise<O
     if (left <= 0) return undefined;
     await sleep(Math.min(100 * 2 ** attempt, 2_000, left));
   }
+}
+
+/** The `detail` (else `title`) of a problem body, or its first bytes: enough to say why an upstream failed. */
+export function problemDetail(body: Buffer | string): string {
+  const text = typeof body === 'string' ? body : body.toString('utf8', 0, Math.min(body.length, 4096));
+  try {
+    const parsed = JSON.parse(text) as { detail?: unknown; title?: unknown };
+    const d = typeof parsed.detail === 'string' ? parsed.detail : typeof parsed.title === 'string' ? parsed.title : undefined;
+    if (d !== undefined) return d.slice(0, 300);
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 300);
 }
 
 const CATCH_ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -69,12 +83,24 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       });
     } catch (err) {
       app.gatewayRecordFailure(upstream, err);
+      if (!(err instanceof CircuitOpenError)) {
+        request.log.warn({ upstream, route: `${request.method} ${request.routeOptions.url ?? path}`, err: (err as Error).message }, `call to ${upstream} failed`);
+      }
       if (app.gatewaySendStale(request, reply, upstream)) return reply;
       throw upstreamProblem(err, upstream);
     }
     const key = staleKey(request, upstream);
     if (res.status >= 500) {
-      app.gatewayRecordFailure(upstream, new Error('status'));
+      // A 503 with Retry-After (a refusal because something behind the service is down) is not the upstream's
+      // failure: neither its breaker nor gateway_upstream_failures_total counts it (as for in-process services).
+      if (countsAgainstUpstream(res.status, res.headers)) {
+        app.gatewayRecordFailure(upstream, new Error('status'));
+        // What an operator needs to find why a breaker opens: the answer that counted against the upstream.
+        request.log.warn(
+          { upstream, route: `${request.method} ${request.routeOptions.url ?? path}`, status: res.status, detail: problemDetail(res.body) },
+          `${upstream} answered ${res.status}: counted by its circuit breaker`,
+        );
+      }
       if (key && app.gatewaySendStale(request, reply, upstream)) return reply;
     } else if (key && res.status === 200 && !/no-store|private/.test(String(res.headers['cache-control'] ?? ''))) {
       registry.stale.store(key, { status: res.status, headers: res.headers, body: res.body, size: res.body.length });

@@ -231,6 +231,21 @@ describe('resilience towards an upstream', () => {
     expect((await fixtureStats(upstream.url)).byRoute['POST /api/v1/videos']).toBe(w0 + 1);
   });
 
+  it('counts a 5xx in gateway_upstream_failures_total, not a 503 with Retry-After (a deliberate refusal)', async () => {
+    const failures = async () => metricValue((await call(`${base}/metrics`)).body as string, 'gateway_upstream_failures_total', { upstream: 'video', reason: 'error' }) ?? 0;
+    const f0 = await failures();
+    await fixtureControl(upstream.url, { refuseNext: 1 });
+    const refused = await call(`${base}/api/v1/videos`, { method: 'POST', headers: await bearer(), body: { title: 'refused' } });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await failures()).toBe(f0);
+    await fixtureControl(upstream.url, { failNext: 1 });
+    const failed = await call(`${base}/api/v1/videos`, { method: 'POST', headers: await bearer(), body: { title: 'failed' } });
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('retry-after')).toBeNull();
+    expect(await failures()).toBe(f0 + 1);
+  });
+
   it('serves a recent anonymous read from the stale cache when the upstream fails (stale-if-error)', async () => {
     const fresh = await call(`${base}/api/v1/videos/cached-1`);
     expect(fresh.status).toBe(200);

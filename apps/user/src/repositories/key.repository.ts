@@ -34,9 +34,13 @@ const toRow = (r: Raw): SigningKeyRow => ({
 export class KeyRepository {
   constructor(private readonly db: Database) {}
 
-  /** Keys still published: the active ones and retired ones whose tokens may not have expired yet. */
+  /**
+   * Keys still published: the active ones and retired ones whose tokens may not have expired yet. Read on the
+   * primary (a key rotated a moment ago is published at once); while the primary is down, on the replica that has
+   * replayed the most, so that access tokens keep verifying (here and through the JWKS) during a primary outage.
+   */
   async published(): Promise<SigningKeyRow[]> {
-    const { rows } = await this.db.primary.query<Raw>(
+    const { rows } = await this.db.latestPool().query<Raw>(
       `SELECT * FROM users.signing_keys WHERE retired_at IS NULL OR publish_until > now() ORDER BY created_at DESC`,
     );
     return rows.map(toRow);

@@ -79,12 +79,17 @@ export interface VideoServiceDeps {
 /** After a change of `videoId` committed; `feeds` false when the video cannot be in a feed before or after. */
 export type VideoChangedHook = (videoId: string, change?: { channelId?: string; feeds?: boolean }) => void | Promise<void>;
 
+/** `Retry-After` of a creation refused because the channel directory could not say which channel is the caller's. */
+const CHANNEL_RETRY_AFTER = { 'retry-after': '2' } as const;
+
 /** Videos as the API sees them: creation, reads with visibility rules, changes, deletion, lists and search. */
 export class VideoService {
   constructor(private readonly d: VideoServiceDeps) {}
 
   async create(principal: Principal, body: CreateVideoBody, authorization?: string): Promise<Video> {
     refuseNul({ title: body.title, description: body.description, tags: body.tags });
+    // While the primary is down the insert is refused anyway: refuse before asking the user service.
+    this.d.db.assertWritable();
     const channel = await this.channelOf(principal, authorization);
     const title = body.title.trim();
     const v = await this.d.db.transaction(async (client) => {
@@ -117,10 +122,12 @@ export class VideoService {
         channel = await this.d.channels.channelOf(principal, authorization !== undefined ? { authorization } : {});
       } catch (err) {
         this.d.logger.error({ err }, 'channel directory failed');
-        throw videoErrors.CHANNEL_UNAVAILABLE('The channel of this account cannot be looked up right now; try again');
+        // A refusal because something behind this service failed (the user service or its database), with
+        // Retry-After: the gateways do not count it against the video service (its breaker would refuse reads too).
+        throw videoErrors.CHANNEL_UNAVAILABLE('The channel of this account cannot be looked up right now; try again', undefined, CHANNEL_RETRY_AFTER);
       }
       if (channel) return channel;
-      if (Date.now() >= deadline) throw videoErrors.CHANNEL_UNAVAILABLE('This account has no channel yet; try again in a moment');
+      if (Date.now() >= deadline) throw videoErrors.CHANNEL_UNAVAILABLE('This account has no channel yet; try again in a moment', undefined, CHANNEL_RETRY_AFTER);
       await new Promise((r) => setTimeout(r, delay));
     }
   }

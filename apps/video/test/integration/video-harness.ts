@@ -48,9 +48,10 @@ export interface VideoTestEnv {
   close(): Promise<void>;
 }
 
-export async function startVideoTestEnv(prefix: string): Promise<VideoTestEnv> {
-  const tdb = await createTestDatabase(prefix);
-  const database = new Database({ primaryUrl: tdb.url, replicaUrls: [tdb.replicaUrl] });
+/** `servers`: a dedicated primary + replica (startPostgres) for tests that stop them, instead of the shared ones. */
+export async function startVideoTestEnv(prefix: string, servers?: { primaryUrl: string; replicaUrl: string }): Promise<VideoTestEnv> {
+  const tdb = await createTestDatabase(prefix, servers ?? {});
+  const database = new Database({ primaryUrl: tdb.url, replicaUrls: [tdb.replicaUrl], ...(servers ? { healthIntervalMs: 50 } : {}) });
   const dir = await mkdtemp(join(tmpdir(), 'kinora-video-'));
   const store = new FsObjectStore(join(dir, 'media'), { fsync: false });
   await runMigrations(database.primary, { schema: 'events', dir: eventsMigrationsDir });
