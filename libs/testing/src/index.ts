@@ -1,6 +1,6 @@
 export { startPostgres, postgresUrl, type StartPostgresOptions, type PostgresHandle } from './postgres.harness.js';
 export { startPgBouncer, type StartPgBouncerOptions, type PgBouncerHandle } from './pgbouncer.harness.js';
-export { startRedis, pingRedis, type StartRedisOptions, type RedisHandle } from './redis.harness.js';
+export { startRedis, pingRedis, redisConnectionNames, type StartRedisOptions, type RedisHandle } from './redis.harness.js';
 export { startRedisSentinel, type StartRedisSentinelOptions, type RedisSentinelHandle } from './redis-sentinel.harness.js';
 export { startKafka, ensureKafkaJars, DEFAULT_KAFKA_VERSION, type StartKafkaOptions, type KafkaHandle } from './kafka.harness.js';
 export { startTestServices, type TestServices, type StartTestServicesOptions } from './test-services.js';

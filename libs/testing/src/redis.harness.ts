@@ -100,3 +100,17 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     },
   };
 }
+
+/**
+ * The names of the connections a Redis server holds (`CLIENT LIST` through `admin`, any ioredis client) that start
+ * with `prefix`, sorted: what a test counts to see which clients a process opened.
+ */
+export async function redisConnectionNames(admin: { client(subcommand: 'LIST'): Promise<unknown> }, prefix: string): Promise<string[]> {
+  const list = String(await admin.client('LIST'));
+  return list
+    .split('\n')
+    .map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '')
+    .filter((n) => n.startsWith(prefix))
+    .sort();
+}
+

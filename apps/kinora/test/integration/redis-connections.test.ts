@@ -10,7 +10,7 @@ import { loadConfig } from '@kinora/config';
 import { Database } from '@kinora/db';
 import { createLogger } from '@kinora/observability';
 import { redisConnections } from '@kinora/redis';
-import { createTestDatabase, startRedis, waitUntil, type RedisHandle, type TestDatabase } from '@kinora/testing';
+import { createTestDatabase, startRedis, waitUntil, type RedisHandle, type TestDatabase, redisConnectionNames } from '@kinora/testing';
 import { buildKinora } from '../../src/app.js';
 
 let tdb: TestDatabase;
@@ -19,14 +19,8 @@ let server: RedisHandle;
 let admin: Redis;
 let app: FastifyInstance | undefined;
 
-async function names(): Promise<string[]> {
-  const list = (await admin.client('LIST')) as string;
-  return list
-    .split('\n')
-    .map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '')
-    .filter((n) => n.startsWith('kinora-'))
-    .sort();
-}
+/** Connection names on the server, `kinora-*` only (the admin client has none). */
+const names = (): Promise<string[]> => redisConnectionNames(admin, 'kinora-');
 
 const EXPECTED = ['kinora-blocking-realtime-dup', 'kinora-blocking-realtime-dup', 'kinora-fail-fast', 'kinora-queued', 'kinora-subscriber'];
 

@@ -2,7 +2,7 @@
 // counted with CLIENT LIST, by the names the factory gives them (kinora-<profile>).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { startRedis, waitUntil, type RedisHandle } from '@kinora/testing';
+import { startRedis, waitUntil, type RedisHandle, redisConnectionNames } from '@kinora/testing';
 import { RedisConnections } from '../../src/index.js';
 
 let server: RedisHandle;
@@ -19,14 +19,7 @@ afterAll(async () => {
 });
 
 /** Connection names on the server, `kinora-*` only (the admin client has none). */
-async function names(): Promise<string[]> {
-  const list = (await admin.client('LIST')) as string;
-  return list
-    .split('\n')
-    .map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '')
-    .filter((n) => n.startsWith('kinora-'))
-    .sort();
-}
+const names = (): Promise<string[]> => redisConnectionNames(admin, 'kinora-');
 
 async function expectNames(expected: string[]): Promise<void> {
   await waitUntil(`connections ${expected.join(',')}`, async () => JSON.stringify(await names()) === JSON.stringify([...expected].sort()), { timeoutMs: 5_000, intervalMs: 20 });
