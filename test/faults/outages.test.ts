@@ -50,7 +50,8 @@ beforeAll(async () => {
   owner = await register(cluster.url, `owner_${Date.now().toString(36)}`);
   fan = await register(cluster.url, `fan_${Date.now().toString(36)}`);
   const created = await request(cluster.url, '/api/v1/videos', { method: 'POST', headers: owner.headers, body: { title: 'Fault target' } });
-  expect(created.status).toBe(201);
+  // With its body: a refusal here says which part refused (the gateway's token check, the service, its channel lookup).
+  expect({ status: created.status, body: created.status === 201 ? undefined : created.body }).toEqual({ status: 201, body: undefined });
   videoId = created.body.id;
 }, 300_000);
 

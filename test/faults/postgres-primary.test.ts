@@ -16,7 +16,8 @@ beforeAll(async () => {
   cluster = await startFaultCluster();
   owner = await register(cluster.url, `pg_${Date.now().toString(36)}`);
   const created = await request(cluster.url, '/api/v1/videos', { method: 'POST', headers: owner.headers, body: { title: 'Primary outage' } });
-  expect(created.status).toBe(201);
+  // With its body: a refusal here says which part refused (the gateway's token check, the service, its channel lookup).
+  expect({ status: created.status, body: created.status === 201 ? undefined : created.body }).toEqual({ status: 201, body: undefined });
   videoId = created.body.id;
   fan = await register(cluster.url, `pgfan_${Date.now().toString(36)}`);
 }, 300_000);
