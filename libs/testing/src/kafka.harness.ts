@@ -49,6 +49,12 @@ export interface KafkaHandle {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts the broker again on the same ports with the same data and waits until it serves; a no-op while it runs. */
   start(): Promise<void>;
+  /**
+   * Fault tests: freezes the broker (SIGSTOP) so requests go unanswered while its connections stay open, or thaws
+   * it (SIGCONT): it then reads and handles what queued up meanwhile.
+   */
+  freeze(): void;
+  thaw(): void;
 }
 
 function pomXml(version: string): string {
@@ -307,6 +313,12 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     async start() {
       if (broker?.running) return;
       await launch();
+    },
+    freeze() {
+      if (broker?.running) process.kill(broker.pid, 'SIGSTOP');
+    },
+    thaw() {
+      if (broker?.running) process.kill(broker.pid, 'SIGCONT');
     },
   };
 }

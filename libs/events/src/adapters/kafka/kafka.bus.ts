@@ -55,7 +55,7 @@ class KafkaJsEventBus implements KafkaEventBus {
   private readonly consumerSettings: KafkaConsumerSettings;
   private readonly replicationFactor: number;
   private readonly producerSettings: Required<NonNullable<KafkaEventBusOptions['producer']>>;
-  private producer: Promise<{ raw: Producer; batching: BatchingProducer }> | null = null;
+  private producer: Promise<BatchingProducer> | null = null;
   private admin: Promise<Admin> | null = null;
   private readonly members = new Set<KafkaGroupMember<unknown>>();
   private closing: Promise<void> | null = null;
@@ -148,7 +148,7 @@ class KafkaJsEventBus implements KafkaEventBus {
     assertTopicName(topic);
     const encoded = messages.map(encode);
     if (encoded.length === 0) return;
-    const { batching } = await this.getProducer();
+    const batching = await this.getProducer();
     await batching.send(topic, encoded);
   }
 
@@ -187,10 +187,7 @@ class KafkaJsEventBus implements KafkaEventBus {
         await Promise.all(members.map((m) => m.close()));
         if (this.producer) {
           const producer = await this.producer.catch(() => null);
-          if (producer) {
-            await producer.batching.flush().catch(() => undefined);
-            await producer.raw.disconnect().catch(() => undefined);
-          }
+          await producer?.close();
         }
         if (this.admin) {
           const admin = await this.admin.catch(() => null);
@@ -201,11 +198,22 @@ class KafkaJsEventBus implements KafkaEventBus {
     return this.closing;
   }
 
-  private getProducer(): Promise<{ raw: Producer; batching: BatchingProducer }> {
+  /** A connected idempotent producer; each call is a new producer id. */
+  private readonly connectProducer = async (): Promise<Producer> => {
+    // Kafka's murmur2 partitioner (the same as `partitionFor`), named so KafkaJS does not warn about its default.
+    const raw = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+    try {
+      await raw.connect();
+      return raw;
+    } catch (err) {
+      await raw.disconnect().catch(() => undefined);
+      throw err;
+    }
+  };
+
+  private getProducer(): Promise<BatchingProducer> {
     if (!this.producer) {
-      // Kafka's murmur2 partitioner (the same as `partitionFor`), named so KafkaJS does not warn about its default.
-      const raw = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
-      const connecting = raw.connect().then(() => ({ raw, batching: new BatchingProducer(raw, { ...this.producerSettings, logger: this.logger }) }));
+      const connecting = this.connectProducer().then((raw) => new BatchingProducer(raw, { ...this.producerSettings, logger: this.logger }, this.connectProducer));
       this.producer = connecting;
       connecting.catch(() => {
         if (this.producer === connecting) this.producer = null;

@@ -25,6 +25,51 @@ function fakeProducer(opts: { delayMs?: number; failOnce?: boolean } = {}): { pr
   return { producer, requests, maxInFlight: () => max };
 }
 
+/**
+ * A broker partition with the idempotence rule that matters here (a batch whose producer id and sequence range
+ * equal the last one written is a retry: acknowledged, not appended), and producers that number their batches the
+ * way KafkaJS does (the sequence is handed back when a request fails, whether or not the broker wrote it).
+ */
+function idempotentBroker() {
+  const log: string[] = [];
+  const lastBatch = new Map<number, string>();
+  let nextPid = 1;
+  let writeThenDrop = 0;
+  let refuseConnects = 0;
+  const connect = async (): Promise<Producer> => {
+    if (refuseConnects > 0) {
+      refuseConnects--;
+      throw new Error('connection refused');
+    }
+    const pid = nextPid++;
+    let sequence = 0;
+    return {
+      async sendBatch(batch: ProducerBatch) {
+        const values = batch.topicMessages!.flatMap((t) => t.messages.map((m) => String(m.value)));
+        const range = `${sequence}-${sequence + values.length - 1}`;
+        if (lastBatch.get(pid) !== range) {
+          log.push(...values);
+          lastBatch.set(pid, range);
+        }
+        if (writeThenDrop > 0) {
+          writeThenDrop--;
+          throw new Error('connection closed before the answer');
+        }
+        sequence += values.length;
+        return [];
+      },
+      async disconnect() {},
+    } as unknown as Producer;
+  };
+  return {
+    log,
+    connect,
+    producers: () => nextPid - 1,
+    dropNextAnswer: () => void writeThenDrop++,
+    refuseNextConnect: () => void refuseConnects++,
+  };
+}
+
 const msgs = (n: number, tag = 'm') => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `${tag}${i}` }));
 const settings = { batchSize: 100, lingerMs: 5, compression: 'gzip' as const, maxQueuedMessages: 10_000, logger: silentLogger };
 
@@ -67,5 +112,40 @@ describe('BatchingProducer', () => {
     expect(secondDone).toBe(false);
     await Promise.all([first, second]);
     expect(fake.requests.reduce((n, r) => n + r.topicMessages![0]!.messages.length, 0)).toBe(160);
+  });
+
+  it('renews the producer after a failed request, so a request the broker wrote anyway never swallows the next one', async () => {
+    const broker = idempotentBroker();
+    const p = new BatchingProducer(await broker.connect(), { ...settings, lingerMs: 0 }, broker.connect);
+    await p.send('t', msgs(2, 'a'));
+    broker.dropNextAnswer();
+    await expect(p.send('t', msgs(2, 'b'))).rejects.toThrow('connection closed');
+    // Same size, so with the same producer it would carry the failed request's sequence range.
+    await p.send('t', msgs(2, 'c'));
+    expect(broker.log).toEqual(['a0', 'a1', 'b0', 'b1', 'c0', 'c1']);
+    expect(p.renewed).toBe(1);
+    expect(broker.producers()).toBe(2);
+  });
+
+  it('rejects, unsent, the publishes it cannot renew the producer for, and renews on the next request', async () => {
+    const broker = idempotentBroker();
+    const p = new BatchingProducer(await broker.connect(), { ...settings, lingerMs: 0 }, broker.connect);
+    broker.dropNextAnswer();
+    await expect(p.send('t', msgs(1, 'a'))).rejects.toThrow('connection closed');
+    broker.refuseNextConnect();
+    await expect(p.send('t', msgs(1, 'b'))).rejects.toThrow('connection refused');
+    await p.send('t', msgs(1, 'c'));
+    expect(broker.log).toEqual(['a0', 'c0']);
+    expect(p.renewed).toBe(1);
+  });
+
+  it('without a way to renew (the model above), a written-but-failed request makes the broker drop the next one', async () => {
+    // Documents the hazard the renewal exists for, on the same broker model.
+    const broker = idempotentBroker();
+    const p = new BatchingProducer(await broker.connect(), { ...settings, lingerMs: 0 });
+    broker.dropNextAnswer();
+    await expect(p.send('t', msgs(2, 'b'))).rejects.toThrow();
+    await p.send('t', msgs(2, 'c'));
+    expect(broker.log).toEqual(['b0', 'b1']);
   });
 });

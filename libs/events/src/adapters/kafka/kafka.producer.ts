@@ -23,12 +23,21 @@ interface Chunk {
 
 const CODECS: Record<KafkaCompression, CompressionTypes> = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP };
 
+/** Connects a fresh idempotent producer (a new producer id, sequences from 0). */
+export type ProducerFactory = () => Promise<Producer>;
+
 /**
  * Coalesces publishes into produce requests of at most `batchSize` messages, sent one at a time. One request in
  * flight keeps the idempotent producer's per-partition sequence numbers in order (KafkaJS assigns them when it
  * builds a request, so two concurrent requests to one partition could be refused as out of order); while a request
  * is in flight the next one fills up, which is where the batching comes from under load. A publish resolves once
  * every message of it is acknowledged by all in-sync replicas (acks=all).
+ *
+ * A request that fails may still have been written (the broker appended it, then the connection dropped before
+ * the answer). KafkaJS hands its sequence numbers back after any failure, so the next request would reuse them and
+ * a broker that kept the failed one would take the new messages for a retry of it: acknowledged and dropped. So
+ * after a failure the producer is replaced (`renew`: a new producer id) before anything else is sent, the way the
+ * Java client bumps its epoch. The failed publishes are rejected: written at most once, never silently lost.
  */
 export class BatchingProducer {
   private readonly queue: Chunk[] = [];
@@ -36,11 +45,26 @@ export class BatchingProducer {
   private sending = false;
   private lingerTimer: NodeJS.Timeout | null = null;
   private readonly spaceWaiters: Array<() => void> = [];
+  /** A request failed: the producer's sequence numbers may be taken on the broker. */
+  private stale = false;
+  private renewals = 0;
 
   constructor(
-    private readonly producer: Producer,
+    private producer: Producer,
     private readonly settings: BatchingProducerSettings,
+    private readonly renew?: ProducerFactory,
   ) {}
+
+  /** How many times the producer was replaced after a failed request. */
+  get renewed(): number {
+    return this.renewals;
+  }
+
+  /** Sends what is queued, then disconnects the producer. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    await this.producer.disconnect().catch(() => undefined);
+  }
 
   async send(topic: string, messages: Message[]): Promise<void> {
     while (this.queued >= this.settings.maxQueuedMessages) {
@@ -95,6 +119,15 @@ export class BatchingProducer {
       else byTopic.set(c.topic, [...c.messages]);
     }
     try {
+      if (this.stale && this.renew) {
+        // Nothing of `taken` has been sent yet: if this fails they are rejected unwritten and the next try renews.
+        const old = this.producer;
+        this.producer = await this.renew();
+        this.stale = false;
+        this.renewals++;
+        this.settings.logger.warn({ renewals: this.renewals }, 'kafka producer renewed after a failed request (new producer id)');
+        void old.disconnect().catch(() => undefined);
+      }
       await this.producer.sendBatch({
         acks: -1,
         compression: CODECS[this.settings.compression],
@@ -102,6 +135,7 @@ export class BatchingProducer {
       });
       for (const c of taken) c.resolve();
     } catch (err) {
+      this.stale = true;
       this.settings.logger.error({ err, messages: count }, 'kafka produce request failed');
       for (const c of taken) c.reject(err);
     } finally {
