@@ -129,7 +129,7 @@ describe('CountersView', () => {
     const l = loader();
     const bus = feed();
     l.videoRows.set(V1, video(V1, 3, 5));
-    const view = new CountersView({ loader: l, bus, maxAgeMs: 5_000, now: () => now });
+    const view = new CountersView({ loader: l, bus, maxAgeMs: 5_000, staleWhileRevalidateMs: 0, now: () => now });
     await view.start();
     expect(view.peek(V1)).toBeUndefined(); // not held yet
     const first = (await view.statsOf([V1])).get(V1);
@@ -137,7 +137,7 @@ describe('CountersView', () => {
     expect(view.peek(V1.toUpperCase())).toBe(first);
     // A reload with the same version keeps the held object (readers key rendered answers on it).
     now += 5_000;
-    expect(view.peek(V1)).toBeUndefined(); // too old: statsOf reloads
+    expect(view.peek(V1)).toBeUndefined(); // too old, no stale window: statsOf reloads
     expect((await view.statsOf([V1])).get(V1)).toBe(first);
     expect(l.calls).toHaveLength(2);
     expect(view.peek(V1)).toBe(first);
@@ -147,13 +147,85 @@ describe('CountersView', () => {
     expect(second).not.toBe(first);
     expect(second?.likes).toBe(6);
     expect(first?.likes).toBe(5); // the old object was not changed
-    // While a load of the id runs, peek defers to it.
-    now += 5_000;
+  });
+
+  it('answers stale totals at once within the stale-while-revalidate window and reloads them in the background, batched', async () => {
+    let now = 1_000_000;
+    const l = loader();
+    const bus = feed();
+    l.videoRows.set(V1, video(V1, 1, 1));
+    l.videoRows.set(V2, video(V2, 1, 10));
+    l.channelRows.set(C1, { channelId: C1, version: '1', subscriberCount: 1, videoCount: 1 });
+    const view = new CountersView({ loader: l, bus, maxAgeMs: 5_000, staleWhileRevalidateMs: 60_000, now: () => now });
+    await view.statsOf([V1, V2]);
+    await view.channelStats(C1);
+    expect(l.calls).toHaveLength(2);
+    // Analytics moved on and the feed missed it.
+    l.videoRows.set(V1, video(V1, 2, 2));
+    l.videoRows.set(V2, video(V2, 2, 20));
+    l.channelRows.set(C1, { channelId: C1, version: '2', subscriberCount: 2, videoCount: 1 });
+    now += 6_000;
+    // Stale: the held totals answer at once (peek and statsOf alike), and one background load takes both videos.
+    expect(view.peek(V1)?.likes).toBe(1);
+    expect((await view.statsOf([V2])).get(V2)?.likes).toBe(10);
+    expect(view.peek(V1)?.likes).toBe(1);
+    expect(await view.channelStats(C1)).toEqual({ subscriberCount: 1, videoCount: 1 });
+    expect(l.calls).toHaveLength(2);
+    await view.settled();
+    expect(l.calls.slice(2).map((c) => [...c].sort())).toEqual([[V1, V2].sort(), [C1]]);
+    expect(view.peek(V1)?.likes).toBe(2);
+    expect((await view.statsOf([V2])).get(V2)?.likes).toBe(20);
+    expect(await view.channelStats(C1)).toEqual({ subscriberCount: 2, videoCount: 1 });
+    expect(l.calls).toHaveLength(4);
+
+    // Past the window the read waits for the load, as without one.
+    l.videoRows.set(V1, video(V1, 3, 3));
+    now += 5_000 + 60_000;
+    expect(view.peek(V1)).toBeUndefined();
+    expect((await view.statsOf([V1])).get(V1)?.likes).toBe(3);
+    expect(view.peek(V1)?.likes).toBe(3);
+  });
+
+  it('keeps answering held totals while analytics fails, and pauses background reloads after a failure', async () => {
+    let now = 1_000_000;
+    const l = loader();
+    const bus = feed();
+    l.videoRows.set(V1, video(V1, 1, 1));
+    const view = new CountersView({ loader: l, bus, maxAgeMs: 5_000, staleWhileRevalidateMs: 60_000, now: () => now });
+    await view.statsOf([V1]);
+    l.fail = true;
+    now += 6_000;
+    expect(view.peek(V1)?.likes).toBe(1);
+    await view.settled();
+    expect(l.calls).toHaveLength(2); // the background load failed
+    expect(view.peek(V1)?.likes).toBe(1);
+    await view.settled();
+    expect(l.calls).toHaveLength(2); // paused: no load per read while analytics is down
+    l.fail = false;
+    l.videoRows.set(V1, video(V1, 2, 2));
+    now += 5_000; // the pause is over
+    expect(view.peek(V1)?.likes).toBe(1);
+    await view.settled();
+    expect(view.peek(V1)?.likes).toBe(2);
+  });
+
+  it('serves the held totals while a load of the id runs', async () => {
+    let now = 1_000_000;
+    const l = loader();
+    l.videoRows.set(V1, video(V1, 1, 1));
+    const view = new CountersView({ loader: l, bus: feed(), maxAgeMs: 5_000, staleWhileRevalidateMs: 60_000, now: () => now });
+    await view.statsOf([V1]);
     let open!: () => void;
     l.gate = new Promise<void>((r) => (open = r));
-    const reading = view.statsOf([V1]);
-    expect(view.peek(V1)).toBeUndefined();
+    l.videoRows.set(V1, video(V1, 2, 2));
+    now += 6_000;
+    expect(view.peek(V1)?.likes).toBe(1);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(l.calls).toHaveLength(2); // the background load runs
+    expect(view.peek(V1)?.likes).toBe(1);
     open();
-    await reading;
+    await view.settled();
+    expect(view.peek(V1)?.likes).toBe(2);
   });
 });

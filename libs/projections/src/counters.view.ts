@@ -28,6 +28,12 @@ export interface CountersViewOptions {
    * only bounds staleness when updates are missed (bus down, a lagging consumer). Default 60 s with a feed, 5 s without.
    */
   maxAgeMs?: number;
+  /**
+   * How long past `maxAgeMs` a held total is still answered at once while it is reloaded in the background (ms):
+   * stale-while-revalidate, so a read of a cold video never waits for analytics. Default 5 min with a feed (which
+   * keeps held totals current; the reload only repairs a missed update), 0 without one.
+   */
+  staleWhileRevalidateMs?: number;
   /** How long a total is kept to answer when analytics cannot (ms). Default 10 min. */
   staleIfErrorMs?: number;
   /** Entities held per kind. Default 100,000. */
@@ -46,6 +52,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ZERO_VIDEO: VideoStats = Object.freeze({ views: 0, likes: 0, dislikes: 0, comments: 0 });
 const ZERO_CHANNEL: ChannelTotals = Object.freeze({ subscriberCount: 0, videoCount: 0 });
 const silent: EventBusLogger = { debug() {}, info() {}, warn() {}, error() {} };
+/** Ids per background reload (the HTTP loader splits them further). */
+const REFRESH_BATCH = 1_000;
+/** Background reloads pause this long after analytics failed to answer (foreground loads still try). */
+const REFRESH_PAUSE_AFTER_ERROR_MS = 5_000;
 
 /** A group name unique to this process, for a view's feed (`<service>.counters.<host>-<pid>-<random>`). */
 export function countersViewGroup(service: string): string {
@@ -56,12 +66,14 @@ export function countersViewGroup(service: string): string {
  * The counters analytics owns, as another service reads them (the video service's `stats`, the user service's
  * channel counts, realtime's live counts). A cache in front of a {@link CountersLoader}, kept current by the
  * `analytics.counters` events: each carries an entity's new totals and version, and the newest version wins whatever
- * order loads and events arrive in. Reads load only what is missing or older than `maxAgeMs`, one load per id at a
- * time; when analytics cannot answer, the last totals (up to `staleIfErrorMs` old) or zeros are served, so a reader
- * never fails because analytics is down.
+ * order loads and events arrive in. Reads load only what is missing, one load per id at a time; a total older than
+ * `maxAgeMs` is answered at once and reloaded in the background, batched (for `staleWhileRevalidateMs`; older than
+ * that, the read waits for the load). When analytics cannot answer, the last totals (up to `staleIfErrorMs` old) or
+ * zeros are served, so a reader never fails because analytics is down.
  *
- * Staleness: a total read here is at most `maxAgeMs` behind what analytics has stored, and usually only the feed's
- * delivery time; analytics itself stores counts within `COUNTER_FLUSH_INTERVAL_MS` of the events.
+ * Staleness: a held total follows the feed, so it is usually only the feed's delivery time behind what analytics has
+ * stored (analytics stores counts within `COUNTER_FLUSH_INTERVAL_MS` of the events). When the feed missed an update,
+ * the first read after `maxAgeMs` still answers the held total and starts the reload that repairs it.
  */
 export class CountersView {
   private readonly videos: TtlLru<string, Entry<VideoStats>>;
@@ -70,6 +82,12 @@ export class CountersView {
   private readonly loadingChannels = new Map<string, Promise<void>>();
   private readonly listeners = new Set<(updates: VideoCountersV1[]) => void>();
   private readonly maxAgeMs: number;
+  private readonly swrMs: number;
+  private readonly staleVideos = new Set<string>();
+  private readonly staleChannels = new Set<string>();
+  private refreshScheduled = false;
+  private refreshPausedUntil = 0;
+  private refreshing: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   private readonly logger: EventBusLogger;
   private subscription: Subscription | undefined;
@@ -79,7 +97,8 @@ export class CountersView {
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger ?? silent;
     this.maxAgeMs = opts.maxAgeMs ?? (opts.bus ? 60_000 : 5_000);
-    const keep = Math.max(opts.staleIfErrorMs ?? 600_000, this.maxAgeMs);
+    this.swrMs = Math.max(0, opts.staleWhileRevalidateMs ?? (opts.bus ? 300_000 : 0));
+    const keep = Math.max(opts.staleIfErrorMs ?? 600_000, this.maxAgeMs + this.swrMs);
     this.videos = new TtlLru(opts.maxEntries ?? 100_000, keep, this.now);
     this.channels = new TtlLru(opts.maxEntries ?? 100_000, keep, this.now);
   }
@@ -108,12 +127,26 @@ export class CountersView {
     return () => this.listeners.delete(listener);
   }
 
-  /** The totals of one video when they are held and fresh, at once (no promise); undefined otherwise (use `statsOf`). */
+  /**
+   * The totals of one video at once (no promise) when they are held and fresh, or stale within the
+   * stale-while-revalidate window (a background reload is then queued); undefined otherwise (use `statsOf`).
+   */
   peek(videoId: string): VideoStats | undefined {
     const key = videoId.toLowerCase();
     const held = this.videos.get(key);
-    if (held === undefined || this.now() - held.at >= this.maxAgeMs || this.loadingVideos.has(key)) return undefined;
+    if (held === undefined) return undefined;
+    const age = this.now() - held.at;
+    if (age >= this.maxAgeMs) {
+      if (age >= this.maxAgeMs + this.swrMs) return undefined;
+      this.refreshSoon(this.staleVideos, key);
+    }
     return held.value;
+  }
+
+  /** Background reloads queued or running have finished (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.refreshScheduled) await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.refreshing;
   }
 
   /** Totals of these videos (ids that are not UUIDs, or never counted, read as zeros). */
@@ -125,7 +158,7 @@ export class CountersView {
     }
     const wanted = [...new Set(videoIds)];
     const keys = wanted.map((id) => id.toLowerCase());
-    await this.ensure(keys.filter((k) => UUID.test(k)), this.videos, this.loadingVideos, (ids) => this.loadVideos(ids));
+    await this.ensure(keys.filter((k) => UUID.test(k)), this.videos, this.loadingVideos, (ids) => this.loadVideos(ids), this.staleVideos);
     const out = new Map<string, VideoStats>();
     wanted.forEach((id, i) => out.set(id, this.videos.get(keys[i]!)?.value ?? ZERO_VIDEO));
     return out;
@@ -134,22 +167,36 @@ export class CountersView {
   async channelStats(channelId: string): Promise<ChannelTotals> {
     const key = channelId.toLowerCase();
     if (!UUID.test(key)) return ZERO_CHANNEL;
-    await this.ensure([key], this.channels, this.loadingChannels, (ids) => this.loadChannels(ids));
+    await this.ensure([key], this.channels, this.loadingChannels, (ids) => this.loadChannels(ids), this.staleChannels);
     return this.channels.get(key)?.value ?? ZERO_CHANNEL;
   }
 
-  /** Loads the ids that are missing or too old, joining loads already running for some of them. */
-  private async ensure<T>(keys: string[], cache: TtlLru<string, Entry<T>>, loading: Map<string, Promise<void>>, load: (ids: string[]) => Promise<void>): Promise<void> {
+  /**
+   * Loads the ids that are missing or too old, joining loads already running for some of them. With `stale` (a
+   * read), totals within the stale-while-revalidate window are left to answer and queued there for a background
+   * reload instead; without it (the background reload itself) they are loaded.
+   */
+  private async ensure<T>(
+    keys: string[],
+    cache: TtlLru<string, Entry<T>>,
+    loading: Map<string, Promise<void>>,
+    load: (ids: string[]) => Promise<void>,
+    stale?: Set<string>,
+  ): Promise<void> {
     const now = this.now();
     const waits = new Set<Promise<void>>();
     const todo: string[] = [];
     for (const k of keys) {
+      const e = cache.get(k);
+      const age = e === undefined ? Infinity : now - e.at;
+      if (age < this.maxAgeMs) continue;
+      if (stale && age < this.maxAgeMs + this.swrMs) {
+        this.refreshSoon(stale, k);
+        continue;
+      }
       const running = loading.get(k);
       if (running) waits.add(running);
-      else {
-        const e = cache.get(k);
-        if (!e || now - e.at >= this.maxAgeMs) todo.push(k);
-      }
+      else todo.push(k);
     }
     if (todo.length > 0) {
       const run = load(todo).finally(() => {
@@ -159,6 +206,36 @@ export class CountersView {
       waits.add(run);
     }
     if (waits.size > 0) await Promise.all(waits);
+  }
+
+  /** Queues a held, stale total for the next background reload (one per event-loop turn, batched). */
+  private refreshSoon(queue: Set<string>, key: string): void {
+    if (queue.has(key) || this.now() < this.refreshPausedUntil) return;
+    queue.add(key);
+    if (this.refreshScheduled) return;
+    this.refreshScheduled = true;
+    setImmediate(() => {
+      this.refreshScheduled = false;
+      this.refreshing = this.refreshing.then(() => this.refreshQueued());
+    });
+  }
+
+  private async refreshQueued(): Promise<void> {
+    await this.drain(this.staleVideos, this.videos, this.loadingVideos, (ids) => this.loadVideos(ids));
+    await this.drain(this.staleChannels, this.channels, this.loadingChannels, (ids) => this.loadChannels(ids));
+  }
+
+  private async drain<T>(queue: Set<string>, cache: TtlLru<string, Entry<T>>, loading: Map<string, Promise<void>>, load: (ids: string[]) => Promise<void>): Promise<void> {
+    while (queue.size > 0) {
+      const batch: string[] = [];
+      for (const key of queue) {
+        queue.delete(key);
+        batch.push(key);
+        if (batch.length >= REFRESH_BATCH) break;
+      }
+      // The loaders catch their own failures (the held totals stay and keep answering).
+      await this.ensure(batch, cache, loading, load).catch(() => undefined);
+    }
   }
 
   private async loadVideos(ids: string[]): Promise<void> {
@@ -196,7 +273,10 @@ export class CountersView {
     const held = cache.get(key);
     // An equal version holds the same totals: the held object stays (readers may key work on its identity).
     if (held && held.version >= next.version) {
-      held.at = Math.max(held.at, next.at);
+      if (next.at > held.at) {
+        held.at = next.at;
+        cache.set(key, held); // confirmed: kept as long as a new entry
+      }
       return false;
     }
     cache.set(key, next);
@@ -205,6 +285,9 @@ export class CountersView {
 
   private loadFailed(err: unknown, kind: string): void {
     const now = this.now();
+    this.refreshPausedUntil = now + REFRESH_PAUSE_AFTER_ERROR_MS;
+    this.staleVideos.clear();
+    this.staleChannels.clear();
     if (now - this.lastLoadError < 10_000) return;
     this.lastLoadError = now;
     this.logger.warn({ err: { message: (err as Error)?.message ?? String(err) }, kind }, 'counters could not be loaded from analytics: serving the last known totals (or zeros)');
