@@ -23,10 +23,13 @@ const DURATION = env('BENCH_DURATION_SEC', 10);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50);
 const ROUNDS = env('BENCH_ROUNDS', 2);
 const LATENCY_RATE = env('BENCH_LATENCY_RATE', 1000);
+// Node/V8 flags for all three servers alike, to measure runtime settings (e.g. BENCH_NODE_FLAGS=--max-semi-space-size=32);
+// default none: the servers run as the platform's processes do.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 function startServer(mode, extraEnv) {
   const profile = process.env.BENCH_PROFILE_DIR ? { BENCH_PROFILE_FILE: join(process.env.BENCH_PROFILE_DIR, `${mode}.cpuprofile`) } : {};
-  const child = spawn(process.execPath, [join(here, 'server.mjs'), mode], { env: { ...process.env, ...extraEnv, ...profile }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(here, 'server.mjs'), mode], { env: { ...process.env, ...extraEnv, ...profile }, stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = createInterface({ input: child.stdout });
   const lines = [];
   let waiter;
@@ -144,7 +147,7 @@ try {
   await clients[0].query('ANALYZE videos.videos');
   await waitForReplica(pgHandle.url, pgHandle.replicaUrl);
   await clients[1].connect();
-  console.log(`read-path benchmark: ${VIDEOS} videos seeded in ${fmt((performance.now() - t0) / 1000, 1)} s; ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} round(s), Node ${process.version}; in-process cache: ${cacheBounds.CACHE_MAX_ENTRIES} entries, ${cacheBounds.CACHE_MAX_MB} MiB`);
+  console.log(`read-path benchmark: ${VIDEOS} videos seeded in ${fmt((performance.now() - t0) / 1000, 1)} s; ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} round(s), Node ${process.version} ${NODE_FLAGS.join(' ') || '(default flags)'}; in-process cache: ${cacheBounds.CACHE_MAX_ENTRIES} entries, ${cacheBounds.CACHE_MAX_MB} MiB`);
 
   const target = {
     bare: { server: bareServer, kind: 'fixed', arg: '/hello' },
@@ -162,17 +165,21 @@ try {
   if (process.env.BENCH_PROFILE_DIR) for (const m of modes) target[m].server.child.kill('SIGHUP');
   const sat = { bare: [], base: [], video: [] };
   const cpu = { bare: [], base: [], video: [] };
+  const gcPause = { bare: [], base: [], video: [] };
   const before = await cacheStats(videoServer);
   for (const c of clients) await c.query('SELECT pg_stat_statements_reset()');
   const stmts0 = await statements(clients);
   let videoRequests = 0;
   for (let i = 0; i < ROUNDS; i++) {
     for (const m of modes) {
-      const c0 = (await serverInfo(target[m].server)).cpuUs;
+      const i0 = await serverInfo(target[m].server);
       const r = await load(urlOf(m), DURATION, CONNECTIONS, target[m].kind, target[m].arg);
-      const c1 = (await serverInfo(target[m].server)).cpuUs;
+      const i1 = await serverInfo(target[m].server);
+      const [c0, c1] = [i0.cpuUs, i1.cpuUs];
       sat[m].push(r);
       cpu[m].push((c1 - c0) / r.total);
+      const pauseMs = (g) => Object.values(g).reduce((a, k) => a + k.ms, 0);
+      gcPause[m].push({ us: (1000 * (pauseMs(i1.gc) - pauseMs(i0.gc))) / r.total, minor: i1.gc.minor.n - i0.gc.minor.n, major: i1.gc.major.n - i0.gc.major.n });
       if (m === 'video') videoRequests += r.total;
       console.log(`  saturated round ${i + 1} ${m.padEnd(5)} ${fmt(r.rate, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  ${fmt((c1 - c0) / r.total, 1)} µs CPU/request`);
     }
@@ -211,6 +218,8 @@ try {
   console.log('|---|---|---|---|');
   console.log(`| rate at saturation (req/s, ${CONNECTIONS} connections) | ${fmt(rate.bare, 0)} | ${fmt(rate.base, 0)} (${fmt(rate.base / rate.bare)}x) | ${fmt(rate.video, 0)} (${fmt(ratio)}x) |`);
   console.log(`| server CPU per request (µs) | ${fmt(mean(cpu.bare), 1)} | ${fmt(mean(cpu.base), 1)} | ${fmt(mean(cpu.video), 1)} |`);
+  const g = (m) => `${fmt(mean(gcPause[m].map((x) => x.us)), 1)} (${gcPause[m].reduce((a, x) => a + x.minor, 0)} / ${gcPause[m].reduce((a, x) => a + x.major, 0)})`;
+  console.log(`| of which GC pauses per request (µs; scavenges / full collections) | ${g('bare')} | ${g('base')} | ${g('video')} |`);
   console.log(`| p50 / p99 at saturation (ms) | ${p('bare', 'p50', sat)} / ${p('bare', 'p99', sat)} | ${p('base', 'p50', sat)} / ${p('base', 'p99', sat)} | ${p('video', 'p50', sat)} / ${p('video', 'p99', sat)} |`);
   console.log(`| p50 / p99 at ${LATENCY_RATE} req/s, open loop (ms) | ${p('bare', 'p50', lat)} / ${p('bare', 'p99', lat)} | ${p('base', 'p50', lat)} / ${p('base', 'p99', lat)} | ${p('video', 'p50', lat)} / ${fmt(videoP99, 3)} |`);
   console.log(`| cache lookups (video class) | | | ${lookups} |`);

@@ -1,6 +1,6 @@
 // One HTTP server of the read-path benchmark, in its own process: `node server.mjs bare|base|video`.
-// Prints one JSON line {port} once it listens; on SIGUSR2 prints the cache's counts and the CPU time used so far
-// ({stats, cpuUs}). Imports the built
+// Prints one JSON line {port} once it listens; on SIGUSR2 prints the cache's counts, the CPU time used so far and the
+// garbage collector's pauses so far ({stats, cpuUs, gc}). Imports the built
 // workspace packages (dist/).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -80,9 +80,20 @@ process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
 process.on('SIGTERM', () => {
   server.app.close().finally(() => process.exit(0));
 });
+// Garbage collection pauses (ms) and their count, by kind, for the report's GC row.
+const { PerformanceObserver, constants: perf } = await import('node:perf_hooks');
+const gcKinds = { [perf.NODE_PERFORMANCE_GC_MINOR]: 'minor', [perf.NODE_PERFORMANCE_GC_MAJOR]: 'major', [perf.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [perf.NODE_PERFORMANCE_GC_WEAKCB]: 'weak' };
+const gc = { minor: { n: 0, ms: 0 }, major: { n: 0, ms: 0 }, incremental: { n: 0, ms: 0 }, weak: { n: 0, ms: 0 } };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const g = gc[gcKinds[e.detail?.kind] ?? 'major'];
+    g.n++;
+    g.ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 process.on('SIGUSR2', () => {
   const { user, system } = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ stats: server.cache?.stats() ?? null, cpuUs: user + system })}\n`);
+  process.stdout.write(`${JSON.stringify({ stats: server.cache?.stats() ?? null, cpuUs: user + system, gc: structuredClone(gc) })}\n`);
 });
 // BENCH_PROFILE_FILE: SIGHUP starts a CPU profile of this server, SIGTERM writes it there (profiles of the
 // measured phase only, without start-up and the warm-up sweep).
