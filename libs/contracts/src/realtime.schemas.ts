@@ -44,7 +44,7 @@ export const RealtimeErrorSchema = Type.Object({
   code: Type.String({ description: 'stable code, see docs/errors.md (VALIDATION_FAILED, UNAUTHENTICATED, CHAT_RATE_LIMITED, …)' }),
   message: Type.String(),
   errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-  retryAfterMs: Type.Optional(Type.Integer({ minimum: 0, description: 'CHAT_RATE_LIMITED: when the next message is accepted' })),
+  retryAfterMs: Type.Optional(Type.Integer({ minimum: 0, description: 'CHAT_RATE_LIMITED: when the next message is accepted; SERVICE_UNAVAILABLE: when to try again' })),
 });
 export type RealtimeError = Static<typeof RealtimeErrorSchema>;
 

@@ -4,7 +4,7 @@ import { Server, type DefaultEventsMap, type Namespace, type Socket } from 'sock
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { adapterClient } from './adapter-client.js';
 import type { TSchema, Static } from '@sinclair/typebox';
-import { authErrors, TokenError, type TokenVerifier } from '@kinora/auth';
+import { authErrors, KeysUnavailableError, TokenError, type TokenVerifier } from '@kinora/auth';
 import {
   AuthRefreshPayloadSchema,
   ChatSendPayloadSchema,
@@ -76,6 +76,8 @@ const refreshPayload = validator(AuthRefreshPayloadSchema);
 
 const KNOWN_EVENTS = new Set(['video:join', 'video:leave', 'chat:send', 'auth:refresh']);
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** When a client whose token could not be checked (the signing keys cannot be fetched) should try again (ms). */
+const KEYS_RETRY_AFTER_MS = 1_000;
 const PROBE_ROOM = '__kinora_probe';
 
 /**
@@ -287,9 +289,15 @@ export class RealtimeServer implements ChatBroadcaster, SocialFanout {
       this.metrics?.connections.inc({ result: 'user' });
     } catch (err) {
       this.metrics?.connections.inc({ result: 'refused' });
+      // connect_error on the client: err.message is the code, err.data { code, message[, retryAfterMs] }.
+      if (err instanceof KeysUnavailableError) {
+        // Not a verdict on the token (its signing key cannot be fetched now): the client reconnects shortly with it.
+        this.opts.logger.warn({ err: err.message }, 'a socket token names a signing key that cannot be fetched now');
+        const e = commonErrors.SERVICE_UNAVAILABLE('The access token cannot be checked right now; reconnect shortly');
+        throw Object.assign(new Error(e.code), { data: { code: e.code, message: e.message, retryAfterMs: KEYS_RETRY_AFTER_MS } });
+      }
       const expired = err instanceof TokenError && err.reason === 'expired';
       const e = (expired ? authErrors.TOKEN_EXPIRED('The access token has expired: refresh it and reconnect') : authErrors.INVALID_TOKEN('The access token is invalid')) as AppError;
-      // connect_error on the client: err.message is the code, err.data { code, message }.
       throw Object.assign(new Error(e.code), { data: { code: e.code, message: e.message } });
     }
   }
@@ -337,6 +345,11 @@ export class RealtimeServer implements ChatBroadcaster, SocialFanout {
       try {
         p = await this.opts.verifier.verify(token);
       } catch (err) {
+        if (err instanceof KeysUnavailableError) {
+          const e = commonErrors.SERVICE_UNAVAILABLE('The access token cannot be checked right now; retry shortly');
+          (e as { retryAfterMs?: number }).retryAfterMs = KEYS_RETRY_AFTER_MS;
+          throw e;
+        }
         if (err instanceof TokenError && err.reason === 'expired') throw authErrors.TOKEN_EXPIRED('The new access token has expired already');
         throw authErrors.INVALID_TOKEN('The access token is invalid');
       }

@@ -30,15 +30,27 @@ const prefix = `rt-test:${randomUUID().slice(0, 8)}:`;
 const videos = new Map<string, VideoAccessInfo>();
 const counters = new Map<string, VideoCounters>();
 let signer: Awaited<ReturnType<typeof createSigner>>;
+/** A second signing key, listed by the key source once `rotatedListed` (a key rotation), unless `keysDown`. */
+let rotated: Awaited<ReturnType<typeof createSigner>>;
+let rotatedListed = false;
+let keysDown = false;
 let tdb: TestDatabase;
 let A: Instance;
 let B: Instance;
 
-async function startInstance(name: string, opts: { withoutRedis?: boolean } = {}): Promise<Instance> {
+async function startInstance(name: string, opts: { withoutRedis?: boolean; keysCooldownMs?: number } = {}): Promise<Instance> {
   const database = new Database({ primaryUrl: tdb.url, replicaUrls: [tdb.replicaUrl], poolMax: 10 });
   const bus = createInProcessEventBus({ pool: database.primary, logger, heartbeatIntervalMs: 500, pollIntervalMs: 200 });
   const redis = new Redis(getTestEnv().redisUrl, { maxRetriesPerRequest: 1, lazyConnect: opts.withoutRedis ?? false });
-  const verifier = new TokenVerifier({ issuer: ISSUER, audience: AUDIENCE, fetchJwks: async () => signer.jwks });
+  const verifier = new TokenVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    fetchJwks: async () => {
+      if (keysDown) throw new Error('the user service does not answer');
+      return { keys: [...signer.jwks.keys, ...(rotatedListed ? rotated.jwks.keys : [])] };
+    },
+    ...(opts.keysCooldownMs !== undefined ? { cooldownMs: opts.keysCooldownMs } : {}),
+  });
   const app = await buildApp(config, {
     database,
     logger,
@@ -72,6 +84,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 beforeAll(async () => {
   signer = await createSigner();
+  rotated = await createSigner();
   tdb = await createTestDatabase('realtime');
   const pool = new Database({ primaryUrl: tdb.url });
   await runMigrations(pool.primary, { schema: 'events', dir: eventsMigrationsDir });
@@ -97,6 +110,35 @@ describe('handshake', () => {
     await expect(connect(A.url, 'not.a.token')).rejects.toMatchObject({ message: 'INVALID_TOKEN', data: { code: 'INVALID_TOKEN' } });
     const expired = await signer.sign(newUser(), 0, { expSec: Math.floor(Date.now() / 1000) - 120 });
     await expect(connect(B.url, expired)).rejects.toMatchObject({ message: 'TOKEN_EXPIRED', data: { code: 'TOKEN_EXPIRED' } });
+  });
+
+  it('answers SERVICE_UNAVAILABLE with retryAfterMs, not INVALID_TOKEN, when the signing keys cannot be fetched', async () => {
+    const C = await startInstance('C', { keysCooldownMs: 0 });
+    try {
+      const u = newUser();
+      const live = await connect(C.url, await signer.sign(u)); // C knows the current key
+      expect(live.connected).toBe(true);
+      // The keys rotate while the key source is down: C cannot learn the new one.
+      rotatedListed = true;
+      keysDown = true;
+      await expect(connect(C.url, await rotated.sign(newUser()))).rejects.toMatchObject({
+        message: 'SERVICE_UNAVAILABLE',
+        data: { code: 'SERVICE_UNAVAILABLE', retryAfterMs: 1000 },
+      });
+      expect(await ask(live, 'auth:refresh', { token: await rotated.sign(u) })).toMatchObject({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', retryAfterMs: 1000 } });
+      expect(live.connected).toBe(true);
+      // Tokens of the key it knows are still checked as usual, good and bad.
+      expect((await connect(C.url, await signer.sign(newUser()))).connected).toBe(true);
+      await expect(connect(C.url, 'not.a.token')).rejects.toMatchObject({ data: { code: 'INVALID_TOKEN' } });
+      // Back: the rotated key is fetched (after the one-second pause between failed fetches) and accepted.
+      keysDown = false;
+      await sleep(1_100);
+      expect((await connect(C.url, await rotated.sign(newUser()))).connected).toBe(true);
+    } finally {
+      keysDown = false;
+      rotatedListed = false;
+      await stopInstance(C);
+    }
   });
 
   it('tells a live connection when its token expires, then disconnects it', async () => {
