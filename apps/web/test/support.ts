@@ -166,14 +166,17 @@ export async function measureWatchPage(page: Page, url: string): Promise<WatchPa
     page.off('response', onResponse);
   }
   const firstFrameMs = Number(await page.locator('video').getAttribute('data-first-frame-ms'));
-  const started = await page.evaluate(
-    (until) =>
-      (globalThis as unknown as { performance: { getEntriesByType(t: string): Array<{ name: string; startTime: number }> } }).performance
-        .getEntriesByType('resource')
-        .filter((e) => e.startTime <= until && /\.m?js(\?|$)/.test(e.name))
-        .map((e) => e.name),
-    firstFrameMs,
-  );
+  // Against the player's own mark (unrounded), strictly before it: what the page starts in the first frame's own
+  // callback (the notifications socket waits for it) is after the frame, even when it starts within the same
+  // millisecond that data-first-frame-ms rounds up to.
+  const started = await page.evaluate((fallback) => {
+    const perf = (globalThis as unknown as { performance: { getEntriesByName(n: string): Array<{ startTime: number }>; getEntriesByType(t: string): Array<{ name: string; startTime: number }> } }).performance;
+    const until = perf.getEntriesByName('kinora:first-frame')[0]?.startTime ?? fallback;
+    return perf
+      .getEntriesByType('resource')
+      .filter((e) => e.startTime < until && /\.m?js(\?|$)/.test(e.name))
+      .map((e) => e.name);
+  }, firstFrameMs);
   const initialScripts = started.filter((u) => bodies.has(u));
   const sizes = await Promise.all(initialScripts.map((u) => bodies.get(u)!));
   return { firstFrameMs, initialJsGzipBytes: sizes.reduce((a, b) => a + b, 0), initialScripts };
