@@ -12,6 +12,7 @@ export class AnalyticsMetrics {
   readonly flushRows: Histogram<'table'>;
   readonly rowsWritten: Counter<'table'>;
   readonly deadLettered: Counter<'topic'>;
+  readonly duplicates: Counter<'topic'>;
   readonly partitionsLost: Counter;
   readonly factsOutsideRetention: Counter;
   readonly lag: Gauge<'group' | 'topic' | 'partition'>;
@@ -36,6 +37,12 @@ export class AnalyticsMetrics {
     });
     this.rowsWritten = new Counter({ name: 'kinora_analytics_rows_written_total', help: 'Rows written by flushes, by table', labelNames: ['table'], registers });
     this.deadLettered = new Counter({ name: 'kinora_analytics_dead_lettered_total', help: 'Messages sent to a dead-letter topic, by original topic', labelNames: ['topic'], registers });
+    this.duplicates = new Counter({
+      name: 'kinora_analytics_duplicate_events_total',
+      help: 'Events not counted because an event with the same id was counted shortly before in its partition (a publish retried after a failure the broker had written anyway)',
+      labelNames: ['topic'],
+      registers,
+    });
     this.partitionsLost = new Counter({ name: 'kinora_analytics_partitions_fenced_total', help: 'Flushes of a partition refused because another member had claimed it', registers });
     this.factsOutsideRetention = new Counter({ name: 'kinora_analytics_facts_outside_retention_total', help: 'Hourly fact deltas not stored: their day is outside the partitioned window (counters still count them)', registers });
     const self = this;

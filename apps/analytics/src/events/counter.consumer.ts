@@ -68,6 +68,8 @@ interface PartitionState {
   /** Another member claimed it after us: its messages are not ours to count. */
   lost: boolean;
   bucket: Bucket;
+  /** Ids of the events counted last in this partition (at most {@link RECENT_IDS}, oldest first). */
+  recent: Set<string>;
 }
 
 export interface FlushResult extends FlushRows {
@@ -75,6 +77,18 @@ export interface FlushResult extends FlushRows {
   partitions: number;
   fenced: number;
 }
+
+/**
+ * Event ids remembered per partition to skip a second copy of an event: a publisher that retries after a failed
+ * publish which the broker had written anyway (the outbox relay does) writes the same envelope again, a few hundred
+ * messages later at most. The window starts empty when a member claims a partition (a restart, a rebalance).
+ */
+const RECENT_IDS = 4_096;
+
+const envelopeId = (value: unknown): string | undefined => {
+  const id = value !== null && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
+};
 
 const emptyBucket = (): Bucket => ({ videos: new Map(), channels: new Map(), hourly: new Map(), events: 0 });
 const RETRYABLE_SQLSTATE = new Set(['40P01', '40001']);
@@ -179,6 +193,7 @@ export class CounterConsumer {
       next: c.nextOffset === null ? null : BigInt(c.nextOffset),
       lost: false,
       bucket: emptyBucket(),
+      recent: new Set(),
     };
     // Whatever was pending for this partition is dropped: the bus starts it again at the stored offset.
     this.parts.set(`${topic}/${partition}`, st);
@@ -203,9 +218,15 @@ export class CounterConsumer {
     }
     if (i >= messages.length) return;
     let counted = 0;
+    let duplicates = 0;
     for (; i < messages.length; i++) {
       const m = messages[i]!;
-      let effect: CounterEffect;
+      const id = envelopeId(m.value);
+      if (id !== undefined && st.recent.has(id)) {
+        duplicates++;
+        continue;
+      }
+      let effect: CounterEffect | undefined;
       try {
         if (m.headers[DECODE_ERROR_HEADER] !== undefined) throw new UnprocessableEventError(`the value is not JSON: ${m.headers[DECODE_ERROR_HEADER]}`);
         this.opts.guard?.(m);
@@ -215,13 +236,20 @@ export class CounterConsumer {
         st.next = BigInt(m.offset);
         effect = await this.retryOrDeadLetter(m, err as Error);
         if (this.parts.get(k) !== st || st.lost) return; // claimed anew meanwhile: the bus starts over from the stored offset
+        // Dead-lettered: not counted, so not remembered (a replay of it from the dead-letter topic must count).
+        if (effect === undefined) continue;
       }
       apply(st.bucket, effect);
       st.bucket.events++;
       counted++;
+      if (id !== undefined) {
+        st.recent.add(id);
+        if (st.recent.size > RECENT_IDS) st.recent.delete(st.recent.values().next().value as string);
+      }
     }
     st.next = BigInt(messages[messages.length - 1]!.offset) + 1n;
     this.opts.metrics.events.inc({ topic: batch.topic }, counted);
+    if (duplicates > 0) this.opts.metrics.duplicates.inc({ topic: batch.topic }, duplicates);
     if (this.pendingEvents() >= this.maxEvents || this.pendingEntities() >= this.maxEntities) await this.flush();
   }
 
@@ -231,8 +259,8 @@ export class CounterConsumer {
     return n;
   }
 
-  /** A message failed once: tries it again with backoff; after `attempts` failures it is dead-lettered (no effect). */
-  private async retryOrDeadLetter(m: ConsumedMessage<unknown>, first: Error): Promise<CounterEffect> {
+  /** A message failed once: tries it again with backoff; after `attempts` failures it is dead-lettered (undefined). */
+  private async retryOrDeadLetter(m: ConsumedMessage<unknown>, first: Error): Promise<CounterEffect | undefined> {
     let err = first;
     for (let attempt = 1; attempt < this.dlq.attempts; attempt++) {
       await sleep(Math.min(this.dlq.maxBackoffMs, this.dlq.initialBackoffMs * 2 ** (attempt - 1)));
@@ -245,7 +273,7 @@ export class CounterConsumer {
     }
     if (m.headers[DECODE_ERROR_HEADER] !== undefined) err = new UnprocessableEventError(`the value is not JSON: ${m.headers[DECODE_ERROR_HEADER]}`);
     await this.deadLetter(m, err, this.dlq.attempts);
-    return { kind: 'none' };
+    return undefined;
   }
 
   private async deadLetter(m: ConsumedMessage<unknown>, err: Error, attempts: number): Promise<void> {

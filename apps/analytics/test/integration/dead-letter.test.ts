@@ -44,6 +44,39 @@ describe('dead letters (Kafka)', () => {
     return Number(rows[0]?.n ?? 0);
   };
 
+  it('counts an event published twice (a publish retried after a failure the broker had written) once', async () => {
+    const topic = `dup-${randomUUID().slice(0, 8)}.video.views`;
+    await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+    const videoId = randomUUID();
+    const view = () => createEvent({ type: ANALYTICS_EVENT_TYPES.videoViewed, key: videoId, actor: { type: 'anonymous', id: null }, payload: { videoId, watchedSec: 1 } });
+    const first = Array.from({ length: 10 }, view);
+    const metrics = new AnalyticsMetrics(new Registry());
+    const consumer = new CounterConsumer({
+      bus,
+      counters: new CounterRepository(database),
+      facts: new FactsRepository(database),
+      metrics,
+      logger: silent,
+      flushIntervalMs: 100,
+      factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
+      group: `analytics.dup.${randomUUID().slice(0, 8)}`,
+      topics: [topic],
+    });
+    await consumer.start();
+    try {
+      await bus.publish(topic, first.map((e) => toEventMessage(e)));
+      // The retry: four of the same envelopes again, among two new events.
+      const again = [view(), ...first.slice(3, 7), view()];
+      await bus.publish(topic, again.map((e) => toEventMessage(e)));
+      await waitFor(async () => (await views(videoId)) >= 12 && consumer.pendingEvents() === 0, 30_000, '12 distinct views counted');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await views(videoId)).toBe(12);
+      expect((await metrics.duplicates.get()).values.reduce((n, v) => n + v.value, 0)).toBe(4);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('dead-letters a poison message with its metadata after retries, counts the rest of its partition, and replays it', async () => {
     const topic = `dlq-${randomUUID().slice(0, 8)}.video.views`;
     await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: `${topic}.dlq`, partitions: 1 }]);
