@@ -277,6 +277,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     cwd: serverDir,
     env: { ...process.env, LC_ALL: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and PostgreSQL would shut
+    // down at once under the still-draining platform (every consumer and pool logging errors). The owner stops it
+    // with `stop()` once the platform has closed.
+    detached: true,
   });
   const tail: string[] = [];
   const onData = (d: Buffer): void => {

@@ -20,10 +20,12 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function start(env: Record<string, string>): Running {
+function start(env: Record<string, string>, opts: { groupLeader?: boolean } = {}): Running {
   let out = '';
   const child = spawn(process.execPath, [main], {
     cwd: root,
+    // A process group of its own, as a terminal gives `npm start`: Ctrl-C signals the whole group.
+    detached: opts.groupLeader ?? false,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -113,6 +115,19 @@ describe('the all-in-one launcher on embedded defaults', () => {
     expect(login.status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  }, 180_000);
+
+  it('stops cleanly on Ctrl-C (SIGINT to its whole process group): the database outlives the draining platform', async () => {
+    const port = await getFreePort();
+    const running = start({ PORT: String(port), KINORA_DATA_DIR: dataDir }, { groupLeader: true });
+    children.push(running);
+    await ready(running);
+    expect((await post(port, '/api/v1/auth/login', { login: 'launcher_user', password: 'a long enough passphrase' })).status).toBe(200);
+    process.kill(-running.child.pid!, 'SIGINT');
+    expect(await running.exited).toBe(0);
+    const after = running.output().split('shutting down: draining requests')[1] ?? '';
+    expect(after).toContain('embedded PostgreSQL stopped');
+    expect(after.split('\n').filter((l) => /"level":(50|60)/.test(l))).toEqual([]);
   }, 180_000);
 
   it('takes over the database of a launcher that was killed with SIGKILL', async () => {
