@@ -186,6 +186,9 @@ export class Database {
     this.replicas = this.replicaServers.map((s) => s.pool);
     for (const s of [this.primaryServer, ...this.replicaServers]) {
       s.pool.on('error', (err) => {
+        // After close(): pool.end() resolves before the ended connections' sockets are gone, so a server stopping
+        // right after (the embedded PostgreSQL on shutdown) can still fail them. Expected, not worth an error line.
+        if (this.closed) return;
         // An idle connection died: the server may be gone; the next poll says.
         if (isConnectionError(err)) void this.poll();
         onError(err);
