@@ -8,7 +8,7 @@ import { Database, runMigrations } from '@kinora/db';
 import { createEvent, createKafkaEventBus, toEventMessage, type ConsumedMessage, type KafkaEventBus } from '@kinora/events';
 import { waitFor } from '@kinora/events/testing';
 import { createTestDatabase, getTestEnv, type TestDatabase } from '@kinora/testing';
-import { AnalyticsMetrics, CounterConsumer, CounterRepository, DLQ_HEADERS, FactsRepository, lagSourceFor, migrationsDir, replayDeadLetters } from '@kinora/analytics';
+import { AnalyticsMetrics, CounterConsumer, type CounterConsumerOptions, CounterRepository, DLQ_HEADERS, FactsRepository, lagSourceFor, migrationsDir, replayDeadLetters } from '@kinora/analytics';
 
 // A message that cannot be processed goes to <topic>.dlq with its metadata; the partition keeps moving; a replay
 // puts it back.
@@ -44,14 +44,12 @@ describe('dead letters (Kafka)', () => {
     return Number(rows[0]?.n ?? 0);
   };
 
-  it('counts an event published twice (a publish retried after a failure the broker had written) once', async () => {
-    const topic = `dup-${randomUUID().slice(0, 8)}.video.views`;
-    await bus.ensureTopics([{ name: topic, partitions: 1 }]);
-    const videoId = randomUUID();
-    const view = () => createEvent({ type: ANALYTICS_EVENT_TYPES.videoViewed, key: videoId, actor: { type: 'anonymous', id: null }, payload: { videoId, watchedSec: 1 } });
-    const first = Array.from({ length: 10 }, view);
-    const metrics = new AnalyticsMetrics(new Registry());
-    const consumer = new CounterConsumer({
+  const viewOf = (videoId: string) =>
+    createEvent({ type: ANALYTICS_EVENT_TYPES.videoViewed, key: videoId, actor: { type: 'anonymous', id: null }, payload: { videoId, watchedSec: 1 } });
+
+  /** A counter consumer of `topic` alone, flushing every 100 ms, in a group of its own. */
+  const consumerOf = (topic: string, group: string, metrics: AnalyticsMetrics, more: Partial<CounterConsumerOptions> = {}) =>
+    new CounterConsumer({
       bus,
       counters: new CounterRepository(database),
       facts: new FactsRepository(database),
@@ -59,9 +57,19 @@ describe('dead letters (Kafka)', () => {
       logger: silent,
       flushIntervalMs: 100,
       factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
-      group: `analytics.dup.${randomUUID().slice(0, 8)}`,
+      group: `${group}.${randomUUID().slice(0, 8)}`,
       topics: [topic],
+      ...more,
     });
+
+  it('counts an event published twice (a publish retried after a failure the broker had written) once', async () => {
+    const topic = `dup-${randomUUID().slice(0, 8)}.video.views`;
+    await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+    const videoId = randomUUID();
+    const view = () => viewOf(videoId);
+    const first = Array.from({ length: 10 }, view);
+    const metrics = new AnalyticsMetrics(new Registry());
+    const consumer = consumerOf(topic, 'analytics.dup', metrics);
     await consumer.start();
     try {
       await bus.publish(topic, first.map((e) => toEventMessage(e)));
@@ -81,22 +89,11 @@ describe('dead letters (Kafka)', () => {
     const topic = `dlq-${randomUUID().slice(0, 8)}.video.views`;
     await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: `${topic}.dlq`, partitions: 1 }]);
     const videoId = randomUUID();
-    const events = Array.from({ length: 50 }, () =>
-      createEvent({ type: ANALYTICS_EVENT_TYPES.videoViewed, key: videoId, actor: { type: 'anonymous', id: null }, payload: { videoId, watchedSec: 1 } }),
-    );
+    const events = Array.from({ length: 50 }, () => viewOf(videoId));
     const poisoned = new Set([events[20]!.id]);
     const attempts = new Map<string, number>();
     const metrics = new AnalyticsMetrics(new Registry());
-    const consumer = new CounterConsumer({
-      bus,
-      counters: new CounterRepository(database),
-      facts: new FactsRepository(database),
-      metrics,
-      logger: silent,
-      flushIntervalMs: 100,
-      factWindow: () => ({ first: 0, last: Date.now() + 86_400_000 }),
-      group: `analytics.dlq.${randomUUID().slice(0, 8)}`,
-      topics: [topic],
+    const consumer = consumerOf(topic, 'analytics.dlq', metrics, {
       deadLetter: { attempts: 3, initialBackoffMs: 10 },
       guard: (m: ConsumedMessage<unknown>) => {
         const id = (m.value as { id: string }).id;

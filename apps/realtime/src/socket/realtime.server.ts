@@ -76,8 +76,13 @@ const refreshPayload = validator(AuthRefreshPayloadSchema);
 
 const KNOWN_EVENTS = new Set(['video:join', 'video:leave', 'chat:send', 'auth:refresh']);
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** When a client whose token could not be checked (the signing keys cannot be fetched) should try again (ms). */
-const KEYS_RETRY_AFTER_MS = 1_000;
+/**
+ * The refusal of a token that cannot be checked now (its signing key cannot be fetched): not a verdict on the token,
+ * so `SERVICE_UNAVAILABLE` with when to try again, not `INVALID_TOKEN`.
+ */
+function keysUnavailable(): AppError & { retryAfterMs: number } {
+  return Object.assign(commonErrors.SERVICE_UNAVAILABLE('The access token cannot be checked right now; try again shortly'), { retryAfterMs: 1_000 });
+}
 const PROBE_ROOM = '__kinora_probe';
 
 /**
@@ -293,8 +298,8 @@ export class RealtimeServer implements ChatBroadcaster, SocialFanout {
       if (err instanceof KeysUnavailableError) {
         // Not a verdict on the token (its signing key cannot be fetched now): the client reconnects shortly with it.
         this.opts.logger.warn({ err: err.message }, 'a socket token names a signing key that cannot be fetched now');
-        const e = commonErrors.SERVICE_UNAVAILABLE('The access token cannot be checked right now; reconnect shortly');
-        throw Object.assign(new Error(e.code), { data: { code: e.code, message: e.message, retryAfterMs: KEYS_RETRY_AFTER_MS } });
+        const e = keysUnavailable();
+        throw Object.assign(new Error(e.code), { data: { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs } });
       }
       const expired = err instanceof TokenError && err.reason === 'expired';
       const e = (expired ? authErrors.TOKEN_EXPIRED('The access token has expired: refresh it and reconnect') : authErrors.INVALID_TOKEN('The access token is invalid')) as AppError;
@@ -345,11 +350,7 @@ export class RealtimeServer implements ChatBroadcaster, SocialFanout {
       try {
         p = await this.opts.verifier.verify(token);
       } catch (err) {
-        if (err instanceof KeysUnavailableError) {
-          const e = commonErrors.SERVICE_UNAVAILABLE('The access token cannot be checked right now; retry shortly');
-          (e as { retryAfterMs?: number }).retryAfterMs = KEYS_RETRY_AFTER_MS;
-          throw e;
-        }
+        if (err instanceof KeysUnavailableError) throw keysUnavailable();
         if (err instanceof TokenError && err.reason === 'expired') throw authErrors.TOKEN_EXPIRED('The new access token has expired already');
         throw authErrors.INVALID_TOKEN('The access token is invalid');
       }
