@@ -5,6 +5,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatLsnToken, LSN_HEADER, parseLsnToken } from '@kinora/db';
 import { startEmbedded, type EmbeddedHandle } from '@kinora/testing';
 
 export interface Platform {
@@ -62,9 +63,20 @@ export interface ApiResult {
   text: string;
 }
 
+/**
+ * The read-your-writes token (`Kinora-Lsn`, ADR 0007) of each platform, echoed by every client of it the way the web
+ * app's API client does: reads go to the streaming replica once it has replayed what this test process wrote (an
+ * anonymous read without it may be answered by a replica that has not, as for any client that does not echo it).
+ */
+const positions = new Map<string, Map<string, bigint>>();
+
 export function client(base: string) {
+  const lsn = positions.get(base) ?? new Map<string, bigint>();
+  positions.set(base, lsn);
   return async function api(path: string, init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<ApiResult> {
-    const headers: Record<string, string> = { ...init.headers };
+    const headers: Record<string, string> = {};
+    if (lsn.size > 0) headers[LSN_HEADER] = formatLsnToken(lsn);
+    Object.assign(headers, init.headers);
     if (init.token) headers['authorization'] = `Bearer ${init.token}`;
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${base}${path}`, {
@@ -72,6 +84,9 @@ export function client(base: string) {
       headers,
       ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     });
+    for (const [db, position] of parseLsnToken(res.headers.get(LSN_HEADER) ?? undefined)) {
+      if (position > (lsn.get(db) ?? -1n)) lsn.set(db, position);
+    }
     const text = await res.text();
     let body: unknown = undefined;
     try {
