@@ -161,21 +161,33 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
+export interface Answered {
+  total: number;
+  within: number;
+  byRoute: Record<string, { total: number; within: number }>;
+}
+
 /**
  * Requests the gateways answered with `status` (optionally of some `methods`), and how many of them within `le`
  * seconds, from their `http_request_duration_seconds` histograms (`le` must be one of its bucket bounds). This is
  * the gateways' own clock: on a loaded 2-core machine the test process's view adds its own scheduling delays.
  */
-export async function gatewayAnswers(
+export function gatewayAnswers(cluster: ClusterHandle, status: number, le: string, methods?: readonly string[]): Promise<Answered> {
+  return processAnswers(cluster, ['gateway-1', 'gateway-2'], status, le, methods);
+}
+
+/** The same figures from the histograms of any of the cluster's processes (`names` as `cluster.processes` keys them). */
+export async function processAnswers(
   cluster: ClusterHandle,
+  names: readonly string[],
   status: number,
   le: string,
   methods?: readonly string[],
-): Promise<{ total: number; within: number; byRoute: Record<string, { total: number; within: number }> }> {
+): Promise<Answered> {
   let total = 0;
   let within = 0;
   const byRoute: Record<string, { total: number; within: number }> = {};
-  for (const g of ['gateway-1', 'gateway-2']) {
+  for (const g of names) {
     const text = await (await fetch(`${cluster.processes.get(g)!.url}/metrics`)).text();
     for (const line of text.split('\n')) {
       if (!line.includes(`status_code="${status}"`)) continue;
