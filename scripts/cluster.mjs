@@ -43,7 +43,10 @@ const passed = Object.fromEntries(
   Object.entries(process.env).filter(([k, v]) => v !== undefined && !decided.has(k) && /^(RATE_LIMIT_|COUNTER_|UPSTREAM_|BREAKER_|TRANSCODE_|ACCESS_TOKEN_|REFRESH_TOKEN_|ANALYTICS_RETENTION|KAFKA_SESSION_TIMEOUT_MS|CORS_ORIGINS|OTEL_)/.test(k)),
 );
 
-const { startCluster } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);
+const { startCluster, spawnInOwnProcessGroups } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);
+// Ctrl-C in a terminal signals the whole foreground process group: Kafka, Redis and PostgreSQL would stop at the same
+// moment as the services draining on them. In groups of their own they get only the ordered stop below.
+spawnInOwnProcessGroups();
 const log = (msg) => console.log(`[cluster] ${msg}`);
 let cluster;
 let stopping = false;
@@ -57,6 +60,8 @@ const stop = async (code) => {
 };
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+// A closed terminal: its processes in other groups would not hear of it.
+process.on('SIGHUP', () => void stop(0));
 try {
   cluster = await startCluster({
     port,

@@ -140,6 +140,19 @@ function openLog(options: SpawnOptions): number {
   return fd;
 }
 
+let ownProcessGroups = false;
+
+/**
+ * From now on, long-running processes start in process groups of their own (`setsid`), so that a terminal's Ctrl-C
+ * (SIGINT to the foreground process group) reaches only this process, which then stops them in order: services
+ * first, then Kafka, Redis and PostgreSQL (`npm run cluster`). Off by default: when a test runner is interrupted its
+ * workers die without running exit hooks, and only the shared process group takes the servers down with them.
+ * The exit hook still kills them when this process exits without stopping them.
+ */
+export function spawnInOwnProcessGroups(on = true): void {
+  ownProcessGroups = on;
+}
+
 /** Starts a long-running process with stdout/stderr appended to `options.logFile`. */
 export function spawnService(options: SpawnOptions): ServiceProcess {
   installExitHook();
@@ -151,6 +164,7 @@ export function spawnService(options: SpawnOptions): ServiceProcess {
       stdio: ['ignore', fd, fd],
       uid: options.uid,
       gid: options.gid,
+      detached: ownProcessGroups,
     });
     // A spawn failure (ENOENT, EACCES) arrives as an 'error' event, followed by no 'exit'.
     child.once('error', (err) => {
