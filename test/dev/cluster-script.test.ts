@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getFreePort } from '@kinora/testing';
+import { getFreePort, pidAlive } from '@kinora/testing';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -37,16 +37,6 @@ function childrenOf(parent: number): Map<number, string> {
     }
   }
   return out;
-}
-
-/** Running, and not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 describe('npm run cluster in a terminal', () => {
@@ -84,15 +74,15 @@ describe('npm run cluster in a terminal', () => {
     const t0 = performance.now();
     process.kill(-child.pid!, 'SIGINT');
     while (!ended && performance.now() - t0 < 120_000) {
-      for (const pid of children.keys()) if (!gone.has(pid) && !alive(pid)) gone.set(pid, performance.now() - t0);
+      for (const pid of children.keys()) if (!gone.has(pid) && !pidAlive(pid)) gone.set(pid, performance.now() - t0);
       await new Promise((r) => setTimeout(r, 5));
     }
-    for (const pid of children.keys()) if (!gone.has(pid) && !alive(pid)) gone.set(pid, performance.now() - t0);
+    for (const pid of children.keys()) if (!gone.has(pid) && !pidAlive(pid)) gone.set(pid, performance.now() - t0);
     const { code, signal } = await exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(output).toContain('[cluster] stopped');
     // Nothing left behind, and the order: the last service gone before the first piece of infrastructure.
-    expect([...children.keys()].filter((pid) => alive(pid))).toEqual([]);
+    expect([...children.keys()].filter(pidAlive)).toEqual([]);
     const lastService = Math.max(...services.map((pid) => gone.get(pid)!));
     const firstInfra = Math.min(...infrastructure.map(([pid]) => gone.get(pid)!));
     expect({ lastService, firstInfra, before: lastService < firstInfra }).toMatchObject({ before: true });

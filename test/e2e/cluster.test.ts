@@ -65,21 +65,21 @@ interface Account {
 }
 
 /** The read-your-writes token (`Kinora-Lsn`), echoed the way the web app's API client does it. */
-const lsnToken = new Map<string, bigint>();
+let lsnToken = '';
 
 async function api(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${base}${path}`, {
     method: init.method ?? 'GET',
     headers: {
       ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(lsnToken.size > 0 ? { [LSN_HEADER]: formatLsnToken(lsnToken) } : {}),
+      ...(lsnToken ? { [LSN_HEADER]: lsnToken } : {}),
       ...(init.headers ?? {}),
     },
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });
-  for (const [db, lsn] of parseLsnToken(res.headers.get(LSN_HEADER) ?? undefined)) {
-    if (lsn > (lsnToken.get(db) ?? -1n)) lsnToken.set(db, lsn);
-  }
+  // Answers may arrive in any order: parseLsnToken keeps the higher of a database's repeated positions.
+  const answered = res.headers.get(LSN_HEADER);
+  if (answered) lsnToken = formatLsnToken(parseLsnToken([lsnToken, answered]));
   const text = await res.text();
   let body: any = text;
   try {

@@ -68,15 +68,12 @@ export interface ApiResult {
  * app's API client does: reads go to the streaming replica once it has replayed what this test process wrote (an
  * anonymous read without it may be answered by a replica that has not, as for any client that does not echo it).
  */
-const positions = new Map<string, Map<string, bigint>>();
+const lsnTokens = new Map<string, string>();
 
 export function client(base: string) {
-  const lsn = positions.get(base) ?? new Map<string, bigint>();
-  positions.set(base, lsn);
   return async function api(path: string, init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<ApiResult> {
-    const headers: Record<string, string> = {};
-    if (lsn.size > 0) headers[LSN_HEADER] = formatLsnToken(lsn);
-    Object.assign(headers, init.headers);
+    const seen = lsnTokens.get(base);
+    const headers: Record<string, string> = { ...(seen ? { [LSN_HEADER]: seen } : {}), ...init.headers };
     if (init.token) headers['authorization'] = `Bearer ${init.token}`;
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${base}${path}`, {
@@ -84,9 +81,9 @@ export function client(base: string) {
       headers,
       ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     });
-    for (const [db, position] of parseLsnToken(res.headers.get(LSN_HEADER) ?? undefined)) {
-      if (position > (lsn.get(db) ?? -1n)) lsn.set(db, position);
-    }
+    // Answers may arrive in any order: parseLsnToken keeps the higher of a database's repeated positions.
+    const answered = res.headers.get(LSN_HEADER);
+    if (answered) lsnTokens.set(base, formatLsnToken(parseLsnToken([lsnTokens.get(base) ?? '', answered])));
     const text = await res.text();
     let body: unknown = undefined;
     try {

@@ -15,7 +15,7 @@ export {
 export { waitUntil, sleep, type WaitOptions } from './internal/wait.js';
 export { assertPortFree, getFreePort, getFreePorts, PortUnavailableError } from './internal/ports.js';
 export { CONTRACT_OPERATIONS, operationsOf } from './api-contract.js';
-export { HarnessError, spawnInOwnProcessGroups } from './internal/process.js';
+export { HarnessError, pidAlive, spawnInOwnProcessGroups } from './internal/process.js';
 export { startCluster, type ClusterHandle, type ClusterOptions, type ClusterProcess } from './cluster.js';
 export { startEmbedded, type EmbeddedHandle, type EmbeddedOptions } from './embedded.js';
 export {

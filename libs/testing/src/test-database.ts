@@ -75,12 +75,11 @@ export async function createTestDatabase(prefix = 'test', options: TestDatabaseO
         // the test just ended emit 'error', an unhandled one in a test without a listener (seen in CI as
         // "terminating connection due to administrator command" after a passing file). Sessions still open after
         // a moment are ended by FORCE.
-        const deadline = Date.now() + 2_000;
-        for (;;) {
-          const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
-          if (rows[0]!.n === 0 || Date.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 25));
-        }
+        await waitUntil(
+          `sessions of ${name} to close`,
+          async () => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0]!.n === 0,
+          { timeoutMs: 2_000, intervalMs: 25 },
+        ).catch(() => undefined);
         await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
       });
     },

@@ -11,6 +11,7 @@ import {
   getTestKubernetes,
   HELM_VERSION,
   KUBERNETES_VERSION,
+  pidAlive,
   startKubernetes,
   vendoredCrdsDir,
   type KubernetesHandle,
@@ -34,16 +35,6 @@ function pidsOf(runDir: string): number[] {
     .split('\n')
     .map(Number)
     .filter((pid) => pid > 0);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 const work = mkdtempSync(join(tmpdir(), 'kinora-k8s-test-'));
@@ -168,9 +159,9 @@ spec: { partitions: ${partitions}, replicas: 1 }
   it('stop leaves no process behind', async () => {
     const pids = pidsOf(runDir);
     expect(pids.length).toBe(2); // etcd, kube-apiserver
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(pidAlive)).toBe(true);
     await k8s.stop();
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidAlive)).toEqual([]);
     expect(existsSync(runDir)).toBe(false);
   });
 });
@@ -189,7 +180,7 @@ describe('with kube-controller-manager', () => {
       const pids = pidsOf(runDir);
       expect(pids.length).toBe(3);
       await k8s.stop();
-      expect(pids.filter(alive)).toEqual([]);
+      expect(pids.filter(pidAlive)).toEqual([]);
     }
   }, 120_000);
 });
@@ -235,10 +226,10 @@ describe('getTestKubernetes in a worker process', () => {
     expect(pids.length).toBe(2);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    expect(pids.every(alive)).toBe(true); // orphans of the killed worker
+    expect(pids.every(pidAlive)).toBe(true); // orphans of the killed worker
     const { cleanupStaleRunDirs } = (await import(join(dist, 'internal', 'run-dir.js'))) as { cleanupStaleRunDirs(): string[] };
     expect(cleanupStaleRunDirs()).toContain(runDir);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(pidAlive)).toEqual([]);
     expect(existsSync(runDir)).toBe(false);
   });
 });
