@@ -52,6 +52,10 @@ async function video() {
     CACHE_KEY_PREFIX: `kinora:bench:${process.pid}`,
   });
   const logger = createLogger({ level: config.logLevel, name: 'bench' });
+  // BENCH_NO_DB_CONTEXT=1, a diagnostic only: requests run without the read-your-writes context (no
+  // AsyncLocalStorage, so Node 20 never turns on its async hooks), to measure what the context costs per request.
+  // Reads then ignore Kinora-Lsn tokens: never a setting for a server that takes writes.
+  if (process.env.BENCH_NO_DB_CONTEXT === '1') Database.prototype.runInContext = (fn) => fn();
   const database = new Database({ primaryUrl: config.databaseUrl, replicaUrls: config.databaseReplicaUrls, poolMax: config.databasePoolMax });
   const cache = new LayeredCache({ redis: config.redis, prefix: config.cache.keyPrefix, maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, logger });
   const app = await buildApp(config, {
@@ -103,16 +107,20 @@ if (process.env.BENCH_PROFILE_FILE) {
   const session = new Session();
   session.connect();
   let started = false;
+  // BENCH_PROFILE_KIND=heap: a sampling heap profile of what is still alive at the end instead (objects collected by
+  // scavenges or full collections left out): what a request leaves behind for the garbage collector to copy.
+  const heap = process.env.BENCH_PROFILE_KIND === 'heap';
   process.on('SIGHUP', () => {
     if (started) return;
     started = true;
-    void session.post('Profiler.enable').then(() => session.post('Profiler.start'));
+    if (heap) void session.post('HeapProfiler.enable').then(() => session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: false, includeObjectsCollectedByMinorGC: false }));
+    else void session.post('Profiler.enable').then(() => session.post('Profiler.start'));
   });
   process.removeAllListeners('SIGTERM');
   process.on('SIGTERM', async () => {
     if (started) {
-      const { profile } = await session.post('Profiler.stop');
-      await writeFile(process.env.BENCH_PROFILE_FILE, JSON.stringify(profile));
+      const { profile } = await session.post(heap ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
+      await writeFile(process.env.BENCH_PROFILE_FILE.replace(/\.cpuprofile$/, heap ? '.heapprofile' : '.cpuprofile'), JSON.stringify(profile));
     }
     await server.app.close();
     process.exit(0);
