@@ -5,11 +5,13 @@
 // everything cleanly on Ctrl-C (SIGINT) or SIGTERM. Data lives in a temp folder and is gone after the stop.
 // Environment: PORT (the edge, default 8080), PUBLIC_URL (default http://localhost:$PORT), LOG_LEVEL; any other
 // variable of the README's table (RATE_LIMIT_*, COUNTER_FLUSH_INTERVAL_MS, …) is passed to every service.
+// KINORA_KEEP_LOGS: keep the processes' logs after the stop (or a failed start) in that folder; `1` picks a new
+// one under the temp folder. Unset, they go with the data.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { buildWeb } from './build-web.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -43,6 +45,13 @@ const passed = Object.fromEntries(
   Object.entries(process.env).filter(([k, v]) => v !== undefined && !decided.has(k) && /^(RATE_LIMIT_|COUNTER_|UPSTREAM_|BREAKER_|TRANSCODE_|ACCESS_TOKEN_|REFRESH_TOKEN_|ANALYTICS_RETENTION|KAFKA_SESSION_TIMEOUT_MS|CORS_ORIGINS|OTEL_)/.test(k)),
 );
 
+const keepLogsSetting = process.env.KINORA_KEEP_LOGS?.trim();
+const keepLogsIn = !keepLogsSetting || keepLogsSetting === '0' || keepLogsSetting === 'false'
+  ? undefined
+  : keepLogsSetting === '1' || keepLogsSetting === 'true'
+    ? join(tmpdir(), `kinora-cluster-logs-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+    : resolve(keepLogsSetting);
+
 const { startCluster, spawnInOwnProcessGroups } = await import(pathToFileURL(join(root, 'libs/testing/dist/index.js')).href);
 // Ctrl-C in a terminal signals the whole foreground process group: Kafka, Redis and PostgreSQL would stop at the same
 // moment as the services draining on them. In groups of their own they get only the ordered stop below.
@@ -55,7 +64,7 @@ const stop = async (code) => {
   stopping = true;
   log('stopping (edge, gateways, services, then kafka, redis, postgres)…');
   await cluster?.stop().catch((err) => console.error(err));
-  log('stopped');
+  log(keepLogsIn ? `stopped; the logs are kept in ${keepLogsIn}` : 'stopped');
   process.exit(code);
 };
 process.on('SIGINT', () => void stop(0));
@@ -70,6 +79,7 @@ try {
     env: passed,
     edgeEnv: { EDGE_WEB_ROOT: webRoot },
     onProgress: log,
+    ...(keepLogsIn ? { keepLogsIn } : {}),
   });
 } catch (err) {
   console.error(`[cluster] start-up failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -77,5 +87,5 @@ try {
 }
 if (stopping) await new Promise(() => {});
 log(`processes: ${[...cluster.processes.values()].map((p) => `${p.name} :${p.port}`).join(', ')}`);
-log(`logs: ${join(cluster.runDir, 'logs')}`);
+log(`logs: ${join(cluster.runDir, 'logs')}${keepLogsIn ? ` (kept in ${keepLogsIn} after the stop)` : ' (removed at the stop; KINORA_KEEP_LOGS=1 keeps them)'}`);
 log(`Kinora (cluster mode) is ready at ${process.env.PUBLIC_URL ?? `http://localhost:${port}`} — Ctrl-C stops everything`);

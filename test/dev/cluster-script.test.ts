@@ -4,7 +4,8 @@
 // no service drains against infrastructure that is going away (it used to: they all got the SIGINT at once).
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getFreePort, pidAlive } from '@kinora/testing';
@@ -12,7 +13,9 @@ import { getFreePort, pidAlive } from '@kinora/testing';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let launcher: ChildProcess | undefined;
+const kept = mkdtempSync(join(tmpdir(), 'kinora-cluster-script-test-'));
 afterAll(() => {
+  rmSync(kept, { recursive: true, force: true });
   // A failed assertion must not leave a platform behind (the group holds every process the script started).
   if (launcher?.pid !== undefined && launcher.exitCode === null) {
     try {
@@ -40,11 +43,12 @@ function childrenOf(parent: number): Map<number, string> {
 }
 
 describe('npm run cluster in a terminal', () => {
-  it('stops on Ctrl-C (SIGINT to its whole process group): services first, then Kafka, Redis and PostgreSQL', async () => {
+  it('stops on Ctrl-C (SIGINT to its whole process group): services first, then Kafka, Redis and PostgreSQL; KINORA_KEEP_LOGS keeps the logs', async () => {
     const port = await getFreePort();
+    const logsDir = join(kept, 'logs');
     const child = spawn(process.execPath, [join(root, 'scripts/cluster.mjs')], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' },
+      env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', KINORA_KEEP_LOGS: logsDir },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -80,11 +84,37 @@ describe('npm run cluster in a terminal', () => {
     for (const pid of children.keys()) if (!gone.has(pid) && !pidAlive(pid)) gone.set(pid, performance.now() - t0);
     const { code, signal } = await exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
-    expect(output).toContain('[cluster] stopped');
+    expect(output).toContain(`[cluster] stopped; the logs are kept in ${logsDir}`);
+    // The processes' logs outlive the run folder, whose data is gone.
+    const runLogs = /\[cluster\] logs: (\S+)/.exec(output)?.[1];
+    expect(runLogs).toBeDefined();
+    expect(existsSync(dirname(runLogs!))).toBe(false);
+    const logs = readdirSync(logsDir);
+    expect(logs).toEqual(expect.arrayContaining(['edge.log', 'gateway-1.log', 'gateway-2.log', 'user.log', 'video.log']));
     // Nothing left behind, and the order: the last service gone before the first piece of infrastructure.
     expect([...children.keys()].filter(pidAlive)).toEqual([]);
     const lastService = Math.max(...services.map((pid) => gone.get(pid)!));
     const firstInfra = Math.min(...infrastructure.map(([pid]) => gone.get(pid)!));
     expect({ lastService, firstInfra, before: lastService < firstInfra }).toMatchObject({ before: true });
   }, 420_000);
+
+  it('keeps the logs of a start-up that failed where KINORA_KEEP_LOGS says, and names them in its error', async () => {
+    const logsDir = join(kept, 'failed');
+    // A setting every service refuses: the first service started (user) exits at once.
+    const child = spawn(process.execPath, [join(root, 'scripts/cluster.mjs')], {
+      cwd: root,
+      env: { ...process.env, PORT: String(await getFreePort()), LOG_LEVEL: 'warn', KINORA_KEEP_LOGS: logsDir, COUNTER_FLUSH_INTERVAL_MS: 'often' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    launcher = child;
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(output).toContain('[cluster] start-up failed: user');
+    expect(output).toContain(`(the logs are kept in ${logsDir})`);
+    expect(readFileSync(join(logsDir, 'user.log'), 'utf8')).toContain('COUNTER_FLUSH_INTERVAL_MS must be an integer');
+  }, 240_000);
 });

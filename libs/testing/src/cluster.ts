@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKafka, type KafkaHandle } from './kafka.harness.js';
 import { startPostgres, type PostgresHandle } from './postgres.harness.js';
@@ -23,6 +23,11 @@ export interface ClusterOptions {
   publicUrl?: string;
   /** Folder for data and logs; default a new temp folder that `stop()` removes. */
   runDir?: string;
+  /**
+   * Keep the processes' logs when the default run folder is removed (at `stop()`, and after a start-up that
+   * failed): they are copied into this folder (created) first. The data is removed all the same.
+   */
+  keepLogsIn?: string;
   /** Every service's `LOG_LEVEL`. Default `info`. */
   logLevel?: string;
   /** Extra environment for every service process (e.g. `COUNTER_FLUSH_INTERVAL_MS`, `RATE_LIMIT_AUTH`). */
@@ -166,7 +171,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     for (const name of order) await procs.get(name)?.stop().catch(() => {});
     await Promise.all([...procs.values()].filter((p) => !order.includes(p.name)).map((p) => p.stop().catch(() => {})));
     await Promise.all([kafka?.stop(), redis?.stop(), postgres?.stop()].map((p) => p?.catch(() => {})));
-    if (ownDir) removeRunDir(runDir);
+    if (ownDir) {
+      if (options.keepLogsIn !== undefined) keepLogs(join(runDir, 'logs'), options.keepLogsIn);
+      removeRunDir(runDir);
+    }
   };
 
   try {
@@ -281,6 +289,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     };
   } catch (err) {
     await stopAll();
+    // The message names log files of the run folder, which is gone now.
+    if (ownDir && options.keepLogsIn !== undefined && err instanceof Error) err.message += `\n(the logs are kept in ${options.keepLogsIn})`;
     throw err;
+  }
+}
+
+/** Copies the run's logs out before its folder goes; a failure to do so is reported, not thrown (the stop goes on). */
+function keepLogs(from: string, to: string): void {
+  try {
+    mkdirSync(to, { recursive: true });
+    cpSync(from, to, { recursive: true });
+  } catch (err) {
+    process.stderr.write(`could not keep the logs in ${to}: ${(err as Error).message}\n`);
   }
 }
