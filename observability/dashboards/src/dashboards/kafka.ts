@@ -3,7 +3,7 @@ import { RATE, jobVariable, namespaceVariable, sel, stat, timeseries, type Dashb
 export const kafka: DashboardSpec = {
   name: 'kafka',
   title: 'Kinora / Kafka consumers',
-  description: 'The analytics consumers of the engagement topics: lag per group, topic and partition, dead letters, the event rate and how long a flush to PostgreSQL takes.',
+  description: 'The analytics consumers of the engagement topics: lag per group, topic and partition, dead letters, duplicates skipped, the event rate and how long a flush to PostgreSQL takes.',
   variables: [namespaceVariable, jobVariable('kinora_analytics_events_total', 'Consumer')],
   sections: [
     {
@@ -59,6 +59,15 @@ export const kafka: DashboardSpec = {
           runbooks: ['KinoraDeadLetters'],
         }),
         timeseries({
+          title: 'Duplicate events skipped',
+          description:
+            'Events not counted per second because an event with the same id was counted shortly before in its partition: second copies of a publish retried after a failure the broker had in fact written (the outbox relay after a broker restart). A steady rate means a publisher retries more than broker failures explain.',
+          queries: [{ expr: `sum by (topic) (rate(kinora_analytics_duplicate_events_total${sel()}${RATE}))`, legend: '{{topic}}' }],
+          unit: 'ops',
+          min: 0,
+          runbooks: ['KinoraDeadLetters'],
+        }),
+        timeseries({
           title: 'Flush duration',
           description: 'p50 and p99 of one flush (one transaction: counter shards, hourly facts and the offsets), by result. Slow flushes are the database; failed ones are retried and show as lag.',
           queries: ['0.5', '0.99'].map((q) => ({
@@ -67,14 +76,14 @@ export const kafka: DashboardSpec = {
           })),
           unit: 's',
           min: 0,
+          span: 12,
         }),
         timeseries({
           title: 'Flushes by result',
           description: 'Flushes per second by result (ok, error: an error is retried and shows as lag).',
           queries: [{ expr: `sum by (result) (rate(kinora_analytics_flush_duration_seconds_count${sel()}${RATE}))`, legend: '{{result}}' }],
           unit: 'ops',
-          span: 24,
-          height: 6,
+          span: 12,
           stack: true,
         }),
       ],
