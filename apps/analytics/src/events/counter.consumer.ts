@@ -70,6 +70,11 @@ interface PartitionState {
   bucket: Bucket;
   /** Ids of the events counted last in this partition (at most {@link RECENT_IDS}, oldest first). */
   recent: Set<string>;
+  /**
+   * The stored position at the claim: messages before it were counted by an earlier owner and are read again (up to
+   * {@link RECENT_IDS} of them) only to fill `recent`. Null once that is done, or when nothing was stored.
+   */
+  refillBefore: bigint | null;
 }
 
 export interface FlushResult extends FlushRows {
@@ -81,13 +86,20 @@ export interface FlushResult extends FlushRows {
 /**
  * Event ids remembered per partition to skip a second copy of an event: a publisher that retries after a failed
  * publish which the broker had written anyway (the outbox relay does) writes the same envelope again, a few hundred
- * messages later at most. The window starts empty when a member claims a partition (a restart, a rebalance).
+ * messages later at most. A member that claims a partition (a restart, a rebalance) starts reading this many
+ * messages before the stored position and remembers the ids of those that were counted, so a copy that straddles the
+ * claim is still recognised.
  */
 const RECENT_IDS = 4_096;
 
 const envelopeId = (value: unknown): string | undefined => {
   const id = value !== null && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
   return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined;
+};
+
+const remember = (recent: Set<string>, id: string): void => {
+  recent.add(id);
+  if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value as string);
 };
 
 const emptyBucket = (): Bucket => ({ videos: new Map(), channels: new Map(), hourly: new Map(), events: 0 });
@@ -133,7 +145,15 @@ export class CounterConsumer {
       maxBatchSize: this.opts.maxBatchSize ?? 100,
       fromBeginning: true,
       handler: (batch: ConsumedBatch<unknown>) => this.handle(batch),
-      offsetStore: { load: async (_group: string, topic: string, partition: number) => (await this.claim(topic, partition)).from ?? '0' },
+      offsetStore: {
+        load: async (_group: string, topic: string, partition: number) => {
+          const st = await this.claim(topic, partition);
+          if (st.refillBefore === null) return st.from ?? '0';
+          // Earlier than the stored position: those messages only refill the duplicate window (see `handle`).
+          const start = st.refillBefore - BigInt(RECENT_IDS);
+          return (start > 0n ? start : 0n).toString();
+        },
+      },
     };
     // Members join together, so the group settles in one rebalance.
     const joins = await Promise.allSettled(Array.from({ length: this.members }, () => this.opts.bus.subscribe<unknown>(options)));
@@ -194,6 +214,7 @@ export class CounterConsumer {
       lost: false,
       bucket: emptyBucket(),
       recent: new Set(),
+      refillBefore: c.nextOffset === null || c.nextOffset === '0' ? null : BigInt(c.nextOffset),
     };
     // Whatever was pending for this partition is dropped: the bus starts it again at the stored offset.
     this.parts.set(`${topic}/${partition}`, st);
@@ -211,7 +232,16 @@ export class CounterConsumer {
     let i = 0;
     if (st.next !== null) {
       const next = st.next;
-      while (i < messages.length && BigInt(messages[i]!.offset) < next) i++;
+      const refillBefore = st.refillBefore;
+      if (refillBefore === null) {
+        while (i < messages.length && BigInt(messages[i]!.offset) < next) i++;
+      } else {
+        // Counted before the claim: only their ids are kept, as the earlier owner's window had them.
+        for (; i < messages.length && BigInt(messages[i]!.offset) < next; i++) {
+          if (BigInt(messages[i]!.offset) < refillBefore) this.rememberCounted(st, messages[i]!);
+        }
+        if (i < messages.length || BigInt(messages[messages.length - 1]!.offset) + 1n >= refillBefore) st.refillBefore = null;
+      }
       if (i < messages.length && BigInt(messages[i]!.offset) > next) {
         this.opts.logger.warn({ group: this.group, topic: batch.topic, partition: batch.partition, expected: next.toString(), offset: messages[i]!.offset }, 'counter partition continues after a gap');
       }
@@ -242,15 +272,27 @@ export class CounterConsumer {
       apply(st.bucket, effect);
       st.bucket.events++;
       counted++;
-      if (id !== undefined) {
-        st.recent.add(id);
-        if (st.recent.size > RECENT_IDS) st.recent.delete(st.recent.values().next().value as string);
-      }
+      if (id !== undefined) remember(st.recent, id);
     }
     st.next = BigInt(messages[messages.length - 1]!.offset) + 1n;
     this.opts.metrics.events.inc({ topic: batch.topic }, counted);
     if (duplicates > 0) this.opts.metrics.duplicates.inc({ topic: batch.topic }, duplicates);
     if (this.pendingEvents() >= this.maxEvents || this.pendingEntities() >= this.maxEntities) await this.flush();
+  }
+
+  /**
+   * A message the earlier owner of the partition handled: its id joins the window if it was counted, that is if it
+   * decodes (one that does not was dead-lettered, and a replay of it from the dead-letter topic must count).
+   */
+  private rememberCounted(st: PartitionState, m: ConsumedMessage<unknown>): void {
+    const id = envelopeId(m.value);
+    if (id === undefined || st.recent.has(id) || m.headers[DECODE_ERROR_HEADER] !== undefined) return;
+    try {
+      counterEffect(m.value);
+    } catch {
+      return;
+    }
+    remember(st.recent, id);
   }
 
   private pendingEntities(): number {

@@ -85,6 +85,40 @@ describe('dead letters (Kafka)', () => {
     }
   });
 
+  it('counts a copy published after a restart once: the new member refills the window from before its stored position', async () => {
+    const topic = `dup-restart-${randomUUID().slice(0, 8)}.video.views`;
+    await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: `${topic}.dlq`, partitions: 1 }]);
+    const videoId = randomUUID();
+    const first = Array.from({ length: 10 }, () => viewOf(videoId));
+    // Also an event the first member dead-letters (its videoId is not a UUID): not counted, so not remembered, and a
+    // fixed copy of it (the same id, as a replay brings it) after the restart must count.
+    const poison = { ...viewOf(videoId), payload: { videoId: 'not-a-uuid', watchedSec: 1 } };
+    const group = `analytics.dup-restart.${randomUUID().slice(0, 8)}`;
+    const before = consumerOf(topic, group, new AnalyticsMetrics(new Registry()), { group, deadLetter: { attempts: 1 } });
+    await before.start();
+    try {
+      await bus.publish(topic, [...first, poison].map((e) => toEventMessage(e)));
+      await waitFor(async () => (await views(videoId)) === 10 && before.pendingEvents() === 0 && before.positions()[0]?.next === '11', 30_000, 'the first ten views counted and flushed');
+    } finally {
+      await before.stop();
+    }
+    const metrics = new AnalyticsMetrics(new Registry());
+    const after = consumerOf(topic, group, metrics, { group });
+    await after.start();
+    try {
+      // The retry lands after the restart: four of the counted envelopes again, among two new events and the fix.
+      const again = [viewOf(videoId), ...first.slice(3, 7), viewOf(videoId), { ...poison, payload: { videoId, watchedSec: 1 } }];
+      await bus.publish(topic, again.map((e) => toEventMessage(e)));
+      await waitFor(async () => (await views(videoId)) >= 13 && after.pendingEvents() === 0 && after.positions()[0]?.next === '18', 30_000, 'the new views counted');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await views(videoId)).toBe(13);
+      expect((await metrics.duplicates.get()).values.reduce((n, v) => n + v.value, 0)).toBe(4);
+      expect((await metrics.events.get()).values.reduce((n, v) => n + v.value, 0)).toBe(3);
+    } finally {
+      await after.stop();
+    }
+  }, 90_000);
+
   it('dead-letters a poison message with its metadata after retries, counts the rest of its partition, and replays it', async () => {
     const topic = `dlq-${randomUUID().slice(0, 8)}.video.views`;
     await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: `${topic}.dlq`, partitions: 1 }]);
