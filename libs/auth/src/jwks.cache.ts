@@ -11,6 +11,9 @@ export interface JwksCacheOptions {
 
 export const ACCEPTED_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 
+/** How old a verifier's copy of the JWKS may get before it is fetched again (the default of `maxAgeMs`). */
+export const JWKS_MAX_AGE_MS = 600_000;
+
 /**
  * The key set could not be fetched and the token names a key not known yet: nothing says whether the token is
  * valid. Not the client's fault (a 503, not a 401).
@@ -46,7 +49,7 @@ export class JwksCache {
 
   constructor(private readonly opts: JwksCacheOptions) {
     this.cooldownMs = opts.cooldownMs ?? 30_000;
-    this.maxAgeMs = opts.maxAgeMs ?? 600_000;
+    this.maxAgeMs = opts.maxAgeMs ?? JWKS_MAX_AGE_MS;
   }
 
   /** A jose key resolver for `jwtVerify(token, cache.resolver)`. */

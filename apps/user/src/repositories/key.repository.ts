@@ -9,6 +9,10 @@ export interface SigningKeyRow {
   createdAt: Date;
   retiredAt: Date | null;
   publishUntil: Date | null;
+  /** When it starts to sign (a rotated-in key is published before). */
+  activeFrom: Date;
+  /** Whether it is the key that signs now (by the database's clock). */
+  signing: boolean;
 }
 
 interface Raw {
@@ -19,6 +23,8 @@ interface Raw {
   created_at: Date;
   retired_at: Date | null;
   publish_until: Date | null;
+  active_from: Date;
+  signing: boolean;
 }
 
 const toRow = (r: Raw): SigningKeyRow => ({
@@ -29,43 +35,61 @@ const toRow = (r: Raw): SigningKeyRow => ({
   createdAt: r.created_at,
   retiredAt: r.retired_at,
   publishUntil: r.publish_until,
+  activeFrom: r.active_from,
+  signing: r.signing,
 });
 
 export class KeyRepository {
   constructor(private readonly db: Database) {}
 
   /**
-   * Keys still published: the active ones and retired ones whose tokens may not have expired yet. Read on the
-   * primary (a key rotated a moment ago is published at once); while the primary is down, on the replica that has
-   * replayed the most, so that access tokens keep verifying (here and through the JWKS) during a primary outage.
+   * Keys still published: the one that signs, the one rotated in to sign later, and retired ones whose tokens may
+   * not have expired yet; newest first. Read on the primary (a key rotated a moment ago is published at once); while
+   * the primary is down, on the replica that has replayed the most, so that access tokens keep verifying (here and
+   * through the JWKS) during a primary outage.
    */
   async published(): Promise<SigningKeyRow[]> {
     const { rows } = await this.db.latestPool().query<Raw>(
-      `SELECT * FROM users.signing_keys WHERE retired_at IS NULL OR publish_until > now() ORDER BY created_at DESC`,
+      `SELECT *, (active_from <= now() AND (retired_at IS NULL OR retired_at > now())) AS signing
+       FROM users.signing_keys WHERE retired_at IS NULL OR retired_at > now() OR publish_until > now()
+       ORDER BY active_from DESC, created_at DESC`,
     );
     return rows.map(toRow);
   }
 
   /**
-   * Inserts a new active key and retires the others (still published until `publishUntil`), under a lock so that
-   * concurrent starts or rotations cannot leave two active keys. When `onlyIfNone`, nothing happens if an active key
-   * exists already (first start).
+   * Publishes a new key that signs from `activateInSec` on (by the database's clock); the key signing until then
+   * retires at that moment and stays published `keepPublishedSec` longer (the lifetime of the tokens it signs last).
+   * A key rotated in earlier that has not started to sign is dropped (nothing verifies with it). Under a lock, so
+   * that concurrent starts or rotations cannot leave two keys signing. When `onlyIfNone`, nothing happens if a key
+   * exists that signs or will (first start).
    */
-  async rotate(key: { kid: string; alg: string; publicJwk: JWK; privateJwk: JWK }, publishUntil: Date, onlyIfNone: boolean): Promise<boolean> {
+  async rotate(
+    key: { kid: string; alg: string; publicJwk: JWK; privateJwk: JWK },
+    opts: { activateInSec: number; keepPublishedSec: number; onlyIfNone: boolean },
+  ): Promise<{ rotated: boolean; activeFrom: Date }> {
     return this.db.transaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('kinora.users.signing_keys'))`);
-      if (onlyIfNone) {
+      const { rows } = await c.query<{ at: Date }>('SELECT now() + make_interval(secs => $1) AS at', [opts.activateInSec]);
+      const at = rows[0]!.at;
+      if (opts.onlyIfNone) {
         const { rowCount } = await c.query('SELECT 1 FROM users.signing_keys WHERE retired_at IS NULL');
-        if (rowCount) return false;
+        if (rowCount) return { rotated: false, activeFrom: at };
       }
-      await c.query('UPDATE users.signing_keys SET retired_at = now(), publish_until = $1 WHERE retired_at IS NULL', [publishUntil]);
-      await c.query('INSERT INTO users.signing_keys (kid, alg, public_jwk, private_jwk) VALUES ($1, $2, $3, $4)', [
+      await c.query('DELETE FROM users.signing_keys WHERE retired_at IS NULL AND active_from > now()');
+      await c.query(
+        `UPDATE users.signing_keys SET retired_at = $1, publish_until = $1::timestamptz + make_interval(secs => $2)
+         WHERE retired_at IS NULL OR retired_at > now()`,
+        [at, opts.keepPublishedSec],
+      );
+      await c.query('INSERT INTO users.signing_keys (kid, alg, public_jwk, private_jwk, active_from) VALUES ($1, $2, $3, $4, $5)', [
         key.kid,
         key.alg,
         key.publicJwk,
         key.privateJwk,
+        at,
       ]);
-      return true;
+      return { rotated: true, activeFrom: at };
     });
   }
 

@@ -1,10 +1,18 @@
 import { createHash, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
-import { ACCESS_TOKEN_AUDIENCE } from '@kinora/auth';
+import { ACCESS_TOKEN_AUDIENCE, JWKS_MAX_AGE_MS } from '@kinora/auth';
 import { KeyDirectory } from '../repositories/key-files.repository.js';
 import type { KeyRepository, SigningKeyRow } from '../repositories/key.repository.js';
 
 const ALG = 'EdDSA';
+
+/**
+ * How long a rotated-in key is published before it signs (s): verifiers fetch the JWKS again at least every
+ * {@link JWKS_MAX_AGE_MS} when they verify anything, and otherwise only for a `kid` they do not know, at most every
+ * 30 s; a key that signed at once would be unknown to a verifier that fetched just before (a 401 for a valid token).
+ * Plus a minute for this service's own key cache and the fetch itself.
+ */
+export const KEY_PUBLICATION_LEAD_SEC = JWKS_MAX_AGE_MS / 1000 + 60;
 
 /** Refresh tokens: 256 random bits, shown to the client once, stored only as SHA-256. */
 export function newRefreshToken(): { token: string; hash: Buffer } {
@@ -43,19 +51,26 @@ export class TokenService {
   /** Creates the first key when there is none (safe under concurrent starts). Nothing to do with key files. */
   async ensureKey(): Promise<void> {
     if (this.keys instanceof KeyDirectory) return;
-    await this.keys.rotate(await generateSigningKey(), new Date(), true);
+    await this.keys.rotate(await generateSigningKey(), { activateInSec: 0, keepPublishedSec: 0, onlyIfNone: true });
     this.cache = undefined;
   }
 
-  /** Makes a new key the signer; the previous one stays published for one access-token lifetime plus a margin. */
-  async rotate(): Promise<string> {
+  /**
+   * Rotates in a new key: published at once, it signs from {@link KEY_PUBLICATION_LEAD_SEC} on (`now`: at once, for
+   * a key that must stop signing now), when every verifier has refreshed its JWKS; the key it replaces signs until
+   * then and stays published one access-token lifetime plus a margin longer.
+   */
+  async rotate(opts: { now?: boolean } = {}): Promise<{ kid: string; activeFrom: Date }> {
     if (this.keys instanceof KeyDirectory) throw new KeysFromFilesError(this.keys.dir);
     const key = await generateSigningKey();
-    const publishUntil = new Date(Date.now() + (this.opts.accessTokenTtlSec + 60) * 1000);
-    await this.keys.rotate(key, publishUntil, false);
+    const { activeFrom } = await this.keys.rotate(key, {
+      activateInSec: opts.now ? 0 : KEY_PUBLICATION_LEAD_SEC,
+      keepPublishedSec: this.opts.accessTokenTtlSec + 60,
+      onlyIfNone: false,
+    });
     this.cache = undefined;
     await this.keys.prune();
-    return key.kid;
+    return { kid: key.kid, activeFrom };
   }
 
   private async load(): Promise<NonNullable<TokenService['cache']>> {
@@ -66,7 +81,7 @@ export class TokenService {
     }
     if (this.cache && Date.now() - this.cache.at < (this.opts.cacheMs ?? 10_000)) return this.cache;
     const rows: SigningKeyRow[] = await this.keys.published();
-    const active = rows.find((r) => r.retiredAt === null);
+    const active = rows.find((r) => r.signing);
     this.cache = {
       at: Date.now(),
       signer: active ? { kid: active.kid, alg: active.alg, key: await importJWK(active.privateJwk, active.alg) } : undefined,

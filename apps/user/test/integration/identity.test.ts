@@ -408,7 +408,7 @@ describe('request hygiene', () => {
 });
 
 describe('signing key rotation', () => {
-  it('keeps tokens of the previous key valid while it is published, and signs new ones with the new key', async () => {
+  it('publishes a rotated-in key at once, signs with it only from its activation, and keeps the previous key published', async () => {
     const { body, input } = await register();
     const oldKid = decodeProtectedHeader(body.accessToken).kid;
     const before = json(await app.inject({ method: 'GET', url: '/.well-known/jwks.json' }));
@@ -420,18 +420,31 @@ describe('signing key rotation', () => {
     try {
       // Rotate through the service (as the `keys:rotate` command does).
       const { createUserModule } = await import('../../src/app.js');
-      const mod = await createUserModule({ database, config });
-      const newKid = await mod.tokens.rotate();
+      const mod = await createUserModule({ database, config, keyCacheMs: 200 });
+      const { KEY_PUBLICATION_LEAD_SEC } = await import('../../src/services/token.service.js');
+      const t0 = Date.now();
+      const { kid: newKid, activeFrom } = await mod.tokens.rotate();
       expect(newKid).not.toBe(oldKid);
+      // Ahead by the verifiers' JWKS refresh time (10 min) and a minute.
+      expect(activeFrom.getTime() - t0).toBeGreaterThan((KEY_PUBLICATION_LEAD_SEC - 5) * 1000);
+      expect(KEY_PUBLICATION_LEAD_SEC).toBeGreaterThanOrEqual(660);
       await new Promise((r) => setTimeout(r, 300)); // the app instance's key cache (200 ms here, 10 s by default)
 
+      // Published at once, so that every verifier knows it before it signs anything; the old key still signs.
+      const published = json(await app.inject({ method: 'GET', url: '/.well-known/jwks.json' }));
+      expect(published.keys.map((k: { kid: string }) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
+      const meanwhile = await mod.accounts.login(input.username, PASSWORD);
+      expect(decodeProtectedHeader(meanwhile.accessToken).kid).toBe(oldKid);
+
+      // Its activation comes (moved to the past here instead of waiting 11 minutes): new tokens are signed with it.
+      await c.query(`UPDATE users.signing_keys SET retired_at = now() - interval '1 second' WHERE kid = $1`, [oldKid]);
+      await c.query(`UPDATE users.signing_keys SET active_from = now() - interval '1 second' WHERE kid = $1`, [newKid]);
+      await new Promise((r) => setTimeout(r, 300));
       const after = json(await app.inject({ method: 'GET', url: '/.well-known/jwks.json' }));
       expect(after.keys.map((k: { kid: string }) => k.kid)).toEqual(expect.arrayContaining([oldKid, newKid]));
       const oldTokenStillWorks = await app.inject({ method: 'GET', url: '/api/v1/users/me', headers: bearer(body.accessToken) });
       expect(oldTokenStillWorks.statusCode).toBe(200);
-
-      // A new sign-in (on an instance that sees the new key) is signed with it and verifies.
-      const fresh = json(await mod.accounts.login(input.username, PASSWORD).then((r) => ({ body: JSON.stringify(r) } as LightMyRequestResponse)));
+      const fresh = await mod.accounts.login(input.username, PASSWORD);
       expect(decodeProtectedHeader(fresh.accessToken).kid).toBe(newKid);
       expect((await app.inject({ method: 'GET', url: '/api/v1/users/me', headers: bearer(fresh.accessToken) })).statusCode).toBe(200);
 
@@ -448,4 +461,43 @@ describe('signing key rotation', () => {
       await c.end();
     }
   });
+
+  it('keeps exactly one key signing across rotations: a second rotation replaces a key not signing yet, --now signs at once', async () => {
+    const { input } = await register();
+    const { createUserModule } = await import('../../src/app.js');
+    const mod = await createUserModule({ database, config, keyCacheMs: 200 });
+    const signingKid = async () => decodeProtectedHeader((await mod.accounts.login(input.username, PASSWORD)).accessToken).kid;
+    const current = await signingKid();
+    const first = await mod.tokens.rotate();
+    const second = await mod.tokens.rotate();
+    const c = new pg.Client({ connectionString: tdb.url });
+    await c.connect();
+    try {
+      // The first rotated-in key never signed: it is gone; the current key signs until the second one's activation.
+      const { rows } = await c.query<{ kid: string; signing: boolean; retires: boolean }>(
+        `SELECT kid, (active_from <= now() AND (retired_at IS NULL OR retired_at > now())) AS signing, retired_at IS NOT NULL AS retires
+         FROM users.signing_keys WHERE kid = ANY($1)`,
+        [[current, first.kid, second.kid]],
+      );
+      expect(rows.map((r) => r.kid).sort()).toEqual([current, second.kid].sort());
+      expect(rows.find((r) => r.kid === current)).toMatchObject({ signing: true, retires: true });
+      expect(rows.find((r) => r.kid === second.kid)).toMatchObject({ signing: false, retires: false });
+      expect(await signingKid()).toBe(current);
+
+      // --now: the new key signs at once, the pending one is dropped, the old one stays published.
+      const now = await mod.tokens.rotate({ now: true });
+      expect(now.activeFrom.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+      expect(await signingKid()).toBe(now.kid);
+      const jwks = (await mod.jwks()).keys.map((k) => k.kid);
+      expect(jwks).toEqual(expect.arrayContaining([current, now.kid]));
+      expect(jwks).not.toContain(second.kid);
+      const { rows: signing } = await c.query(
+        `SELECT kid FROM users.signing_keys WHERE active_from <= now() AND (retired_at IS NULL OR retired_at > now())`,
+      );
+      expect(signing.map((r: { kid: string }) => r.kid)).toEqual([now.kid]);
+    } finally {
+      await c.end();
+    }
+  });
 });
+
