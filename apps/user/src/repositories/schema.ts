@@ -48,6 +48,7 @@ export const signingKeys = usersSchema.table('signing_keys', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   retiredAt: timestamp('retired_at', { withTimezone: true }),
   publishUntil: timestamp('publish_until', { withTimezone: true }),
+  activeFrom: timestamp('active_from', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export type UserRow = typeof users.$inferSelect;
