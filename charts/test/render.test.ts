@@ -599,6 +599,33 @@ describe('Redis Sentinel (redis.sentinel)', () => {
     }
   });
 
+  test('TLS: REDIS_SENTINEL_TLS with redis.sentinel.tls, REDIS_TLS_CA from the Secret; a CA without TLS fails the render', async () => {
+    const out = parseManifests(await template(helm, 'default', [...sentinelArgs, '--set', 'redis.sentinel.tls=true', '--set', 'redis.tlsCaKey=ca.crt']));
+    for (const svc of REDIS_USERS) {
+      const env = envOf(out.find((m) => m.kind === 'Deployment' && m.metadata.name === `kinora-${svc}`)!);
+      expect(env.get('REDIS_SENTINEL_TLS').value).toBe('true');
+      expect(env.get('REDIS_TLS_CA').valueFrom.secretKeyRef).toEqual({ name: 'kinora-redis', key: 'ca.crt' });
+    }
+    const plainDefault = envOf(parseManifests(await template(helm, 'default', sentinelArgs)).find((m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-gateway')!);
+    expect([plainDefault.has('REDIS_SENTINEL_TLS'), plainDefault.has('REDIS_TLS_CA')]).toEqual([false, false]);
+    const url = envOf(
+      parseManifests(await template(helm, 'default', ['--set', 'redis.existingSecret=kinora-redis', '--set', 'redis.tlsCaKey=ca.crt'])).find(
+        (m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-gateway',
+      )!,
+    );
+    expect(url.get('REDIS_TLS_CA').valueFrom.secretKeyRef).toEqual({ name: 'kinora-redis', key: 'ca.crt' });
+
+    const noTls = await run(helm, ['template', 'kinora', chartDir, ...sentinelArgs, '--set', 'redis.tlsCaKey=ca.crt']);
+    expect(noTls.code).not.toBe(0);
+    expect(noTls.stderr).toContain('redis.tlsCaKey is for Redis over TLS: set redis.sentinel.tls=true');
+    const plainUrl = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.url=redis://redis:6379', '--set', 'redis.tlsCaKey=ca.crt']);
+    expect(plainUrl.code).not.toBe(0);
+    expect(plainUrl.stderr).toContain('redis.tlsCaKey is for Redis over TLS: use a rediss:// redis.url');
+    const noSecret = await run(helm, ['template', 'kinora', chartDir, '--set', 'redis.url=rediss://redis:6380', '--set', 'redis.tlsCaKey=ca.crt']);
+    expect(noSecret.code).not.toBe(0);
+    expect(noSecret.stderr).toContain('redis.existingSecret names the Secret of REDIS_TLS_CA');
+  });
+
   test('without passwords no secret is referenced; a Sentinel without hosts or with a bad host fails the render', async () => {
     const out = parseManifests(await template(helm, 'default', ['--set', 'redis.sentinel.enabled=true', '--set', 'redis.sentinel.hosts={s:26379}']));
     const env = envOf(out.find((m) => m.kind === 'Deployment' && m.metadata.name === 'kinora-gateway')!);

@@ -273,6 +273,10 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
   value: {{ required "redis.sentinel.hosts needs at least one host:port when redis.sentinel.enabled" (join "," $sentinel.hosts) | quote }}
 - name: REDIS_SENTINEL_MASTER
   value: {{ $sentinel.masterName | quote }}
+{{- if $sentinel.tls }}
+- name: REDIS_SENTINEL_TLS
+  value: "true"
+{{- end }}
 {{- range $env, $key := dict "REDIS_PASSWORD" $sentinel.passwordKey "REDIS_SENTINEL_PASSWORD" $sentinel.sentinelPasswordKey }}
 {{- if $key }}
 - name: {{ $env }}
@@ -291,6 +295,19 @@ the `<cluster>-ro` Service when the cluster has more than one instance.
 {{- else if $ctx.Values.redis.url }}
 - name: REDIS_URL
   value: {{ $ctx.Values.redis.url | quote }}
+{{- end }}
+{{- with $ctx.Values.redis.tlsCaKey }}
+{{- if and $sentinel.enabled (not $sentinel.tls) }}
+{{- fail "redis.tlsCaKey is for Redis over TLS: set redis.sentinel.tls=true (or leave tlsCaKey empty)" }}
+{{- end }}
+{{- if and (not $sentinel.enabled) (hasPrefix "redis://" $ctx.Values.redis.url) (not $ctx.Values.redis.existingSecret) }}
+{{- fail "redis.tlsCaKey is for Redis over TLS: use a rediss:// redis.url (or leave tlsCaKey empty)" }}
+{{- end }}
+- name: REDIS_TLS_CA
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "redis.existingSecret names the Secret of REDIS_TLS_CA (redis.tlsCaKey)" $ctx.Values.redis.existingSecret }}
+      key: {{ . }}
 {{- end }}
 {{- end }}
 {{- if $cat.storage }}

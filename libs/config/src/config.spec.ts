@@ -1,6 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig, parseRateLimit } from './config.js';
 
+
+/** A self-signed CA certificate (public part only) for the REDIS_TLS_CA cases. */
+const TEST_CA = `-----BEGIN CERTIFICATE-----
+MIIBVzCCAQmgAwIBAgIUcISxsktZ6gSa3kl9n1BQiuYsCsgwBQYDK2VwMCAxHjAc
+BgNVBAMMFUtpbm9yYSBjb25maWcgdGVzdCBDQTAgFw0yNjEyMDcxOTU5NTVaGA8y
+MTI2MTExMzE5NTk1NVowIDEeMBwGA1UEAwwVS2lub3JhIGNvbmZpZyB0ZXN0IENB
+MCowBQYDK2VwAyEAlJGMidoWW1y2hswy8/ybhVmaGKuHTyzqG9LcTKyInDGjUzBR
+MB0GA1UdDgQWBBQs4EB3ruzxDpy2rZ5jHRPjkYUv5zAfBgNVHSMEGDAWgBQs4EB3
+ruzxDpy2rZ5jHRPjkYUv5zAPBgNVHRMBAf8EBTADAQH/MAUGAytlcANBAISAfkMN
+2E8ySQYsDZcuhPkZ1JMfJGxKAipxqFBPkoY00Ls9f+MH7+Zkx3CLGWlxjfph7UwR
+wlLbEhMGhWQINwE=
+-----END CERTIFICATE-----`;
+
 describe('loadConfig', () => {
   it('reads WEB_ROOT as a folder resolved against the working directory, or off', () => {
     expect(loadConfig({ WEB_ROOT: 'apps/web/dist' }, '/srv').webRoot).toBe('/srv/apps/web/dist');
@@ -80,12 +93,33 @@ describe('loadConfig', () => {
         { host: '::1', port: 26381 },
       ],
       masterName: 'mymaster',
+      tls: false,
       username: undefined,
       password: 'data-pw',
       sentinelUsername: undefined,
       sentinelPassword: 'sentinel-pw',
     });
     expect(loadConfig({ REALTIME_WORKERS: '2', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm' }).realtimeWorkers).toBe(2);
+  });
+
+  it('reads TLS for Sentinel mode (REDIS_SENTINEL_TLS) and the CAs to trust for Redis over TLS (REDIS_TLS_CA)', () => {
+    const sentinel = { REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm' };
+    expect(loadConfig({ ...sentinel, REDIS_SENTINEL_TLS: 'true' }).redis).toMatchObject({ mode: 'sentinel', tls: true, tlsCa: undefined });
+    expect(loadConfig({ ...sentinel, REDIS_SENTINEL_TLS: 'off' }).redis).toMatchObject({ tls: false });
+    expect(loadConfig({ ...sentinel, REDIS_SENTINEL_TLS: 'true', REDIS_TLS_CA: TEST_CA }).redis).toMatchObject({ tls: true, tlsCa: `${TEST_CA}\n` });
+    expect(loadConfig({ REDIS_URL: 'rediss://r:6380', REDIS_TLS_CA: `  ${TEST_CA}\n` }).redis).toEqual({ mode: 'url', url: 'rediss://r:6380', tlsCa: `${TEST_CA}\n` });
+  });
+
+  it.each([
+    [{ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm', REDIS_SENTINEL_TLS: 'maybe' }, /REDIS_SENTINEL_TLS must be true or false \(got "maybe"\)/],
+    [{ REDIS_URL: 'rediss://r:6380', REDIS_SENTINEL_TLS: 'true' }, /REDIS_SENTINELS must be set when REDIS_SENTINEL_TLS is set .*rediss:\/\/ for TLS/],
+    [{ REDIS_URL: 'redis://r:6379', REDIS_TLS_CA: TEST_CA }, /REDIS_TLS_CA must be unset unless Redis is reached over TLS \(a rediss:\/\/ REDIS_URL\)/],
+    [{ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm', REDIS_TLS_CA: TEST_CA }, /REDIS_TLS_CA must be unset unless Redis is reached over TLS \(REDIS_SENTINEL_TLS=true\)/],
+    [{ REDIS_TLS_CA: TEST_CA }, /REDIS_TLS_CA must be unset unless Redis is reached over TLS/],
+    [{ REDIS_URL: 'rediss://r:6380', REDIS_TLS_CA: '/etc/ssl/ca.pem' }, /REDIS_TLS_CA must be PEM certificates/],
+    [{ REDIS_URL: 'rediss://r:6380', REDIS_TLS_CA: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----' }, /REDIS_TLS_CA must be PEM certificates/],
+  ])('refuses a Redis TLS setting that cannot work: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it.each([

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { ConfigError, deepFreeze, envInt as int, envList as list, envString as str, loadOrExit, type Env } from './env.js';
 
 export { ConfigError } from './env.js';
@@ -71,12 +72,17 @@ export interface UpstreamPolicyConfig {
 
 /**
  * How to reach Redis: one URL (`redis://`, `rediss://`; credentials in it), or the Sentinels that name the current
- * primary of `masterName` (the client follows failovers). Sentinel mode speaks plain TCP to sentinels and primary.
+ * primary of `masterName` (the client follows failovers). Sentinel mode speaks TLS to the Sentinels and the data
+ * nodes with `REDIS_SENTINEL_TLS=true`, plain TCP otherwise. `tlsCa` (`REDIS_TLS_CA`, PEM): the certificate
+ * authorities trusted for those TLS connections instead of the system's.
  */
 export type RedisConnection =
-  | { mode: 'url'; url: string }
+  | { mode: 'url'; url: string; tlsCa: string | undefined }
   | {
       mode: 'sentinel';
+      /** TLS to the Sentinels and to the primary and replicas they name (`REDIS_SENTINEL_TLS`). */
+      tls: boolean;
+      tlsCa: string | undefined;
       sentinels: ReadonlyArray<{ host: string; port: number }>;
       masterName: string;
       /** ACL user and password of the primary and replicas (`REDIS_USERNAME`, `REDIS_PASSWORD`). */
@@ -276,7 +282,32 @@ function redact(raw: string): string {
   return raw.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }
 
-const SENTINEL_ONLY = ['REDIS_SENTINEL_MASTER', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD'] as const;
+const SENTINEL_ONLY = ['REDIS_SENTINEL_MASTER', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_SENTINEL_TLS'] as const;
+
+/** `true` or `false` (also 1/0, yes/no, on/off), or `def` when unset. */
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  const v = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, 'true or false', raw);
+}
+
+/** `REDIS_TLS_CA`: PEM certificates (one or more CAs), only meaningful when the connection uses TLS. */
+function redisTlsCa(env: Env, tls: boolean, when: string): string | undefined {
+  const raw = env['REDIS_TLS_CA'];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!tls) throw new ConfigError('REDIS_TLS_CA', `unset unless Redis is reached over TLS (${when})`, '<PEM>');
+  const pem = raw.trim();
+  try {
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no certificate');
+    new X509Certificate(pem);
+  } catch {
+    throw new ConfigError('REDIS_TLS_CA', 'PEM certificates (-----BEGIN CERTIFICATE----- …): the CAs that sign the Redis servers\' certificates', `${pem.slice(0, 40)}…`);
+  }
+  return `${pem}\n`;
+}
 
 /** `REDIS_URL`, or `REDIS_SENTINELS` (comma list of host:port) with `REDIS_SENTINEL_MASTER`; not both. */
 function redisConnection(env: Env): RedisConnection | undefined {
@@ -284,9 +315,13 @@ function redisConnection(env: Env): RedisConnection | undefined {
   const sentinelsRaw = str(env, 'REDIS_SENTINELS');
   if (sentinelsRaw === undefined) {
     for (const name of SENTINEL_ONLY) {
-      if (str(env, name) !== undefined) throw new ConfigError('REDIS_SENTINELS', `set when ${name} is set (${name} is for Sentinel mode; a REDIS_URL carries its own credentials)`, undefined);
+      if (str(env, name) !== undefined) throw new ConfigError('REDIS_SENTINELS', `set when ${name} is set (${name} is for Sentinel mode; a REDIS_URL carries its own credentials, and rediss:// for TLS)`, undefined);
     }
-    return redisUrl === undefined ? undefined : { mode: 'url', url: redisUrl };
+    if (redisUrl === undefined) {
+      if (str(env, 'REDIS_TLS_CA') !== undefined) throw new ConfigError('REDIS_TLS_CA', 'unset unless Redis is reached over TLS (a rediss:// REDIS_URL, or REDIS_SENTINEL_TLS=true)', '<PEM>');
+      return undefined;
+    }
+    return { mode: 'url', url: redisUrl, tlsCa: redisTlsCa(env, redisUrl.startsWith('rediss:'), 'a rediss:// REDIS_URL') };
   }
   if (redisUrl !== undefined) throw new ConfigError('REDIS_URL', 'unset when REDIS_SENTINELS is set (one or the other)', redact(redisUrl));
   const sentinels = list(env, 'REDIS_SENTINELS').map((hp) => {
@@ -299,8 +334,11 @@ function redisConnection(env: Env): RedisConnection | undefined {
   const masterName = str(env, 'REDIS_SENTINEL_MASTER');
   if (masterName === undefined) throw new ConfigError('REDIS_SENTINEL_MASTER', 'set when REDIS_SENTINELS is set (the name the Sentinels monitor, e.g. mymaster)', undefined);
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(masterName)) throw new ConfigError('REDIS_SENTINEL_MASTER', 'a Sentinel master name (letters, digits, . _ -)', masterName);
+  const tls = bool(env, 'REDIS_SENTINEL_TLS', false);
   return {
     mode: 'sentinel',
+    tls,
+    tlsCa: redisTlsCa(env, tls, 'REDIS_SENTINEL_TLS=true'),
     sentinels,
     masterName,
     username: str(env, 'REDIS_USERNAME'),

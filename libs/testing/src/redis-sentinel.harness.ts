@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { getFreePorts } from './internal/ports.js';
@@ -15,6 +16,12 @@ export interface StartRedisSentinelOptions {
   masterName?: string;
   /** How long a silent primary takes to count as down (ms). Default 1000. */
   downAfterMs?: number;
+  /**
+   * Clients reach the Sentinels and the data nodes over TLS only (certificates of a CA made for the run, naming
+   * 127.0.0.1 and localhost); replication and the Sentinels' own connections use TLS too. Each server also keeps a
+   * plain port on loopback for the harness's own checks (`nodes[i].port`). Default false.
+   */
+  tls?: boolean;
   /** Folder for configs and logs; default: a new temp folder that `stop()` removes. */
   runDir?: string;
   timeoutMs?: number;
@@ -22,13 +29,15 @@ export interface StartRedisSentinelOptions {
 
 export interface RedisSentinelHandle {
   masterName: string;
-  /** The Sentinels' addresses, as `REDIS_SENTINELS` wants them. */
+  /** The Sentinels' addresses, as `REDIS_SENTINELS` wants them (their TLS ports with `tls`). */
   sentinels: Array<{ host: string; port: number }>;
   /** `host:port,host:port` */
   sentinelsEnv: string;
   /** The two data servers: `nodes[0]` starts as the primary, `nodes[1]` as its replica. */
   nodes: [RedisHandle, RedisHandle];
-  /** The port of the primary as the first Sentinel names it now. */
+  /** With `tls`: the CA certificate (PEM) that signed the servers' certificates, and the nodes' TLS ports. */
+  tls?: { ca: string; nodePorts: [number, number] };
+  /** The port of the primary as the first Sentinel names it now (its TLS port with `tls`). */
   primaryPort(): Promise<number>;
   /**
    * `SENTINEL FAILOVER` on the first Sentinel, then waits until the Sentinel names the other node and that node
@@ -56,6 +65,22 @@ async function withClient<T>(port: number, fn: (c: Redis) => Promise<T>): Promis
  * `redis-server <conf> --sentinel`) on loopback ports. Resolves once the Sentinels see the primary and its replica
  * in sync (and each other), so a failover can happen at once.
  */
+/** A CA and one server certificate for 127.0.0.1 and localhost (openssl), in `dir`. */
+function makeCertificates(dir: string): { ca: string; caFile: string; certFile: string; keyFile: string } {
+  const files = { caKey: join(dir, 'ca.key'), caFile: join(dir, 'ca.crt'), keyFile: join(dir, 'server.key'), csr: join(dir, 'server.csr'), certFile: join(dir, 'server.crt'), ext: join(dir, 'server.ext') };
+  writeFileSync(files.ext, 'subjectAltName = IP:127.0.0.1, DNS:localhost\nextendedKeyUsage = serverAuth\n');
+  const steps = [
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.caKey, '-out', files.caFile, '-days', '2', '-subj', '/CN=Kinora test Redis CA'],
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.keyFile, '-out', files.csr, '-subj', '/CN=127.0.0.1'],
+    ['x509', '-req', '-in', files.csr, '-CA', files.caFile, '-CAkey', files.caKey, '-CAcreateserial', '-out', files.certFile, '-days', '2', '-extfile', files.ext],
+  ];
+  for (const args of steps) {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
+  }
+  return { ca: readFileSync(files.caFile, 'utf8'), caFile: files.caFile, certFile: files.certFile, keyFile: files.keyFile };
+}
+
 export async function startRedisSentinel(options: StartRedisSentinelOptions = {}): Promise<RedisSentinelHandle> {
   const ownsRunDir = options.runDir === undefined;
   const runDir = options.runDir ?? createRunDir();
@@ -72,10 +97,22 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
     if (ownsRunDir) removeRunDir(runDir);
   };
   try {
-    const primary = await startRedis({ runDir: subDir(runDir, 'redis-primary'), timeoutMs });
+    const certs = options.tls ? makeCertificates(subDir(runDir, 'redis-tls')) : undefined;
+    const tlsPorts = certs ? await getFreePorts(2 + count) : [];
+    // TLS ports beside the plain ones (kept on loopback for the harness's checks); replication over TLS, and no
+    // client certificates asked for (the servers prove who they are, clients authenticate with passwords if any).
+    const tlsArgs = (port: number | undefined): string[] =>
+      certs && port !== undefined
+        ? ['--tls-port', String(port), '--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile, '--tls-ca-cert-file', certs.caFile, '--tls-auth-clients', 'no', '--tls-replication', 'yes']
+        : [];
+    const primary = await startRedis({ runDir: subDir(runDir, 'redis-primary'), timeoutMs, args: tlsArgs(tlsPorts[0]) });
     nodes.push(primary);
-    const replica = await startRedis({ runDir: subDir(runDir, 'redis-replica'), timeoutMs, args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    // With TLS the replica follows the primary's TLS port, and tells it (and so the Sentinels) its own TLS port.
+    const primaryAddress = String(tlsPorts[0] ?? primary.port);
+    const replica = await startRedis({ runDir: subDir(runDir, 'redis-replica'), timeoutMs, args: ['--replicaof', '127.0.0.1', primaryAddress, ...tlsArgs(tlsPorts[1])] });
     nodes.push(replica);
+    // Client-facing port (TLS with `tls`) → the node's plain port, for the checks below.
+    const adminPort = (port: number): number => (certs ? (port === tlsPorts[0] ? primary.port : port === tlsPorts[1] ? replica.port : port) : port);
     await waitUntil(
       'redis replica in sync',
       () => withClient(replica.port, async (c) => /master_link_status:up/.test(await c.info('replication'))),
@@ -92,7 +129,17 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
           `port ${port}`,
           'bind 127.0.0.1',
           `dir ${dir}`,
-          `sentinel monitor ${masterName} 127.0.0.1 ${primary.port} ${quorum}`,
+          ...(certs
+            ? [
+                `tls-port ${tlsPorts[2 + i]}`,
+                `tls-cert-file ${certs.certFile}`,
+                `tls-key-file ${certs.keyFile}`,
+                `tls-ca-cert-file ${certs.caFile}`,
+                'tls-auth-clients no',
+                'tls-replication yes',
+              ]
+            : []),
+          `sentinel monitor ${masterName} 127.0.0.1 ${primaryAddress} ${quorum}`,
           `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${masterName} 4000`,
           `sentinel parallel-syncs ${masterName} 1`,
@@ -135,17 +182,19 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
           now = await primaryPort();
           if (now === old) return false;
           // Promoted: answers as master and takes writes.
-          return withClient(now, async (c) => /role:master/.test(await c.info('replication')) && (await c.set(`kinora:harness:${Date.now()}`, '1', 'PX', 1000)) === 'OK');
+          return withClient(adminPort(now), async (c) => /role:master/.test(await c.info('replication')) && (await c.set(`kinora:harness:${Date.now()}`, '1', 'PX', 1000)) === 'OK');
         },
         { timeoutMs, intervalMs: 100 },
       );
       return now;
     };
+    const clientPorts = certs ? tlsPorts.slice(2) : ports;
     return {
       masterName,
-      sentinels: ports.map((port) => ({ host: '127.0.0.1', port })),
-      sentinelsEnv: ports.map((p) => `127.0.0.1:${p}`).join(','),
+      sentinels: clientPorts.map((port) => ({ host: '127.0.0.1', port })),
+      sentinelsEnv: clientPorts.map((p) => `127.0.0.1:${p}`).join(','),
       nodes: [primary, replica],
+      ...(certs ? { tls: { ca: certs.ca, nodePorts: [tlsPorts[0]!, tlsPorts[1]!] as [number, number] } } : {}),
       primaryPort,
       async failover() {
         const old = await primaryPort();

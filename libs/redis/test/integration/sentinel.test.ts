@@ -41,6 +41,7 @@ describe('a client configured with REDIS_SENTINELS', () => {
     const config = loadConfig({ REDIS_SENTINELS: rs.sentinelsEnv, REDIS_SENTINEL_MASTER: rs.masterName });
     expect(config.redis).toEqual({
       mode: 'sentinel',
+      tls: false,
       sentinels: rs.sentinels,
       masterName: 'kinora-test',
       username: undefined,
