@@ -42,29 +42,38 @@ function childrenOf(parent: number): Map<number, string> {
   return out;
 }
 
+/**
+ * Runs the script as a shell runs a foreground job (a process group of its own), with `env` added; `output()` is what
+ * it printed so far, `exited` its end.
+ */
+function launch(env: Record<string, string>) {
+  const child = spawn(process.execPath, [join(root, 'scripts/cluster.mjs')], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  launcher = child;
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited, output: () => output };
+}
+
 describe('npm run cluster in a terminal', () => {
   it('stops on Ctrl-C (SIGINT to its whole process group): services first, then Kafka, Redis and PostgreSQL; KINORA_KEEP_LOGS keeps the logs', async () => {
     const port = await getFreePort();
     const logsDir = join(kept, 'logs');
-    const child = spawn(process.execPath, [join(root, 'scripts/cluster.mjs')], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', KINORA_KEEP_LOGS: logsDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    launcher = child;
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const { child, exited, output: printed } = launch({ PORT: String(port), KINORA_KEEP_LOGS: logsDir });
     let ready = false;
     let ended = false;
     void exited.then(() => (ended = true));
     for (const t = performance.now(); !ready && !ended && performance.now() - t < 240_000; ) {
       await new Promise((r) => setTimeout(r, 200));
-      ready = output.includes('is ready at');
+      ready = printed().includes('is ready at');
     }
-    expect({ ready, output: ready ? '' : output }).toEqual({ ready: true, output: '' });
+    expect({ ready, output: ready ? '' : printed() }).toEqual({ ready: true, output: '' });
     expect((await fetch(`http://127.0.0.1:${port}/api/v1/videos`)).status).toBe(200);
 
     const children = childrenOf(child.pid!);
@@ -84,9 +93,9 @@ describe('npm run cluster in a terminal', () => {
     for (const pid of children.keys()) if (!gone.has(pid) && !pidAlive(pid)) gone.set(pid, performance.now() - t0);
     const { code, signal } = await exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
-    expect(output).toContain(`[cluster] stopped; the logs are kept in ${logsDir}`);
+    expect(printed()).toContain(`[cluster] stopped; the logs are kept in ${logsDir}`);
     // The processes' logs outlive the run folder, whose data is gone.
-    const runLogs = /\[cluster\] logs: (\S+)/.exec(output)?.[1];
+    const runLogs = /\[cluster\] logs: (\S+)/.exec(printed())?.[1];
     expect(runLogs).toBeDefined();
     expect(existsSync(dirname(runLogs!))).toBe(false);
     const logs = readdirSync(logsDir);
@@ -101,20 +110,12 @@ describe('npm run cluster in a terminal', () => {
   it('keeps the logs of a start-up that failed where KINORA_KEEP_LOGS says, and names them in its error', async () => {
     const logsDir = join(kept, 'failed');
     // A setting every service refuses: the first service started (user) exits at once.
-    const child = spawn(process.execPath, [join(root, 'scripts/cluster.mjs')], {
-      cwd: root,
-      env: { ...process.env, PORT: String(await getFreePort()), LOG_LEVEL: 'warn', KINORA_KEEP_LOGS: logsDir, COUNTER_FLUSH_INTERVAL_MS: 'often' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    launcher = child;
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const { exited, output } = launch({ PORT: String(await getFreePort()), KINORA_KEEP_LOGS: logsDir, COUNTER_FLUSH_INTERVAL_MS: 'often' });
+    const { code } = await exited;
+    const printed = output();
     expect(code).toBe(1);
-    expect(output).toContain('[cluster] start-up failed: user');
-    expect(output).toContain(`(the logs are kept in ${logsDir})`);
+    expect(printed).toContain('[cluster] start-up failed: user');
+    expect(printed).toContain(`(the logs are kept in ${logsDir})`);
     expect(readFileSync(join(logsDir, 'user.log'), 'utf8')).toContain('COUNTER_FLUSH_INTERVAL_MS must be an integer');
   }, 240_000);
 });

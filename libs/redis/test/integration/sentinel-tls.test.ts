@@ -2,34 +2,20 @@
 // and one Sentinel that clients reach on TLS ports only (startRedisSentinel({ tls: true }): certificates of a CA made
 // for the run). The client is made from the configuration as a service parses it, speaks TLS to the Sentinel and to
 // the primary it names, and follows a failover; without the CA, or without TLS, it does not get through.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { TLSSocket } from 'node:tls';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '@kinora/config';
-import { startRedisSentinel, waitUntil, type RedisSentinelHandle } from '@kinora/testing';
+import { waitUntil, type RedisSentinelHandle } from '@kinora/testing';
 import { createRedisClient, describeRedisTarget } from '../../src/index.js';
+import { portOf, sentinelSuite, warnings } from './sentinel.support.js';
 
+const suite = sentinelSuite({ masterName: 'kinora-tls', tls: true });
+const clients = suite.clients;
 let rs: RedisSentinelHandle;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  rs = await startRedisSentinel({ masterName: 'kinora-tls', tls: true });
-}, 120_000);
-
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await rs?.stop();
+beforeAll(() => {
+  rs = suite.rs();
 });
-
-function warnings(): { lines: Array<{ obj: object; msg: string }>; warn(obj: object, msg: string): void } {
-  const lines: Array<{ obj: object; msg: string }> = [];
-  return { lines, warn: (obj, msg) => lines.push({ obj, msg }) };
-}
-
-/** The plain port of the server a client is connected to (INFO's tcp_port: nodes[i].port). */
-async function portOf(client: Redis): Promise<number> {
-  return Number(/tcp_port:(\d+)/.exec(await client.info('server'))![1]);
-}
 
 describe('a client configured with REDIS_SENTINEL_TLS and REDIS_TLS_CA', () => {
   let client: Redis;

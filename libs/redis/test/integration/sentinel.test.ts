@@ -1,33 +1,19 @@
 // Redis through Sentinel, against real processes: a primary, a replica and one Sentinel (startRedisSentinel). The
 // client is made from the configuration as a service parses it (REDIS_SENTINELS, REDIS_SENTINEL_MASTER), finds the
 // primary through the Sentinel, and after a failover (asked for, or the primary stopped) writes to the new one.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '@kinora/config';
-import { startRedisSentinel, waitUntil, type RedisSentinelHandle } from '@kinora/testing';
+import { waitUntil, type RedisSentinelHandle } from '@kinora/testing';
 import { createRedisClient, describeRedisTarget } from '../../src/index.js';
+import { portOf, sentinelSuite, warnings } from './sentinel.support.js';
 
+const suite = sentinelSuite({ masterName: 'kinora-test' });
+const clients = suite.clients;
 let rs: RedisSentinelHandle;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  rs = await startRedisSentinel({ masterName: 'kinora-test' });
-}, 120_000);
-
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await rs?.stop();
+beforeAll(() => {
+  rs = suite.rs();
 });
-
-function warnings(): { lines: Array<{ obj: object; msg: string }>; warn(obj: object, msg: string): void } {
-  const lines: Array<{ obj: object; msg: string }> = [];
-  return { lines, warn: (obj, msg) => lines.push({ obj, msg }) };
-}
-
-/** The port of the server a client is connected to. */
-async function portOf(client: Redis): Promise<number> {
-  return Number(/tcp_port:(\d+)/.exec(await client.info('server'))![1]);
-}
 
 /** Writes until one succeeds (a failover in progress answers with errors for a moment). */
 async function writeSoon(client: Redis, key: string, value: string): Promise<void> {
