@@ -5,11 +5,11 @@ import { Registry } from 'prom-client';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { TOPICS } from '@kinora/contracts';
-import { runMigrations, type Database } from '@kinora/db';
-import { OutboxRelay, outboxMigrationsDir, OutboxWriter, type EventBus } from '@kinora/events';
+import type { Database } from '@kinora/db';
+import { OutboxRelay, type EventBus } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
 import { redisFor } from '@kinora/redis';
-import { createServiceApp } from '@kinora/service';
+import { createServiceApp, openServiceSchema } from '@kinora/service';
 import { VideoProjection, type CountersLoader } from '@kinora/projections';
 import { CounterConsumer, type CounterConsumerOptions } from './events/counter.consumer.js';
 import { countsAsChannelVideo } from './events/engagement.mapping.js';
@@ -72,11 +72,9 @@ export interface AnalyticsModule {
 /** Migrates schema `analytics` and wires the service; nothing consumes until `start()`. */
 export async function createAnalyticsModule(opts: AnalyticsModuleOptions): Promise<AnalyticsModule> {
   const { database, bus, config, logger } = opts;
-  await runMigrations(database.primary, { schema: 'analytics', dir: migrationsDir, logger });
-  await runMigrations(database.primary, { schema: 'analytics', dir: outboxMigrationsDir, logger });
   // Every transaction that changes totals records the new totals as `analytics.counters` events in the outbox.
-  const relay = new OutboxRelay({ pool: database.primary, schema: 'analytics', bus, logger, ...(opts.relay ?? {}) });
-  const counterRepo = new CounterRepository(database, new OutboxWriter({ schema: 'analytics', onCommitted: () => relay.wake() }), {
+  const { relay, publisher } = await openServiceSchema({ database, bus, schema: 'analytics', migrationsDir, logger, relay: opts.relay });
+  const counterRepo = new CounterRepository(database, publisher, {
     shards: config.counterShards,
   });
   const facts = new FactsRepository(database);

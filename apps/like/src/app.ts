@@ -2,16 +2,10 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
-import { type Database, runMigrations } from '@kinora/db';
-import {
-  OutboxRelay,
-  OutboxWriter,
-  outboxMigrationsDir,
-  type EventBus,
-  type TransactionalPublisher,
-} from '@kinora/events';
+import type { Database } from '@kinora/db';
+import { OutboxRelay, type EventBus, type TransactionalPublisher } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
-import { createServiceApp } from '@kinora/service';
+import { createServiceApp, openServiceSchema } from '@kinora/service';
 import { VideoProjection } from '@kinora/projections';
 import { RatingRepository } from './repositories/rating.repository.js';
 import { ratingsRoutes } from './routes/ratings/ratings.routes.js';
@@ -45,12 +39,9 @@ export interface LikeModule {
 export async function createLikeModule(opts: LikeModuleOptions): Promise<LikeModule> {
   const { database, bus } = opts;
   const log = opts.logger ? { logger: opts.logger } : {};
-  await runMigrations(database.primary, { schema: SCHEMA, dir: migrationsDir, ...log });
-  await runMigrations(database.primary, { schema: SCHEMA, dir: outboxMigrationsDir, ...log });
+  const { relay, publisher } = await openServiceSchema({ database, bus, schema: SCHEMA, migrationsDir, logger: opts.logger, relay: opts.relay, publisher: opts.publisher });
   const videos = new VideoProjection({ database, schema: SCHEMA, bus, ...log });
   await videos.migrate(opts.logger);
-  const relay = new OutboxRelay({ pool: database.primary, schema: SCHEMA, bus, ...log, ...(opts.relay ?? {}) });
-  const publisher = opts.publisher ?? new OutboxWriter({ schema: SCHEMA, onCommitted: () => relay.wake() });
   const ratings = new RatingService({ database, ratings: new RatingRepository(database), videos, publisher });
 
   let started = false;

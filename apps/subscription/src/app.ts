@@ -3,17 +3,10 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { TokenVerifier } from '@kinora/auth';
 import type { Config } from '@kinora/config';
 import { TOPICS } from '@kinora/contracts';
-import { type Database, runMigrations } from '@kinora/db';
-import {
-  OutboxRelay,
-  OutboxWriter,
-  outboxMigrationsDir,
-  type EventBus,
-  type Subscription,
-  type TransactionalPublisher,
-} from '@kinora/events';
+import type { Database } from '@kinora/db';
+import { OutboxRelay, type EventBus, type Subscription, type TransactionalPublisher } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
-import { createServiceApp } from '@kinora/service';
+import { createServiceApp, openServiceSchema } from '@kinora/service';
 import { VideoProjection } from '@kinora/projections';
 import { NotificationRepository } from './repositories/notification.repository.js';
 import { SubscriptionRepository } from './repositories/subscription.repository.js';
@@ -57,10 +50,7 @@ export interface SubscriptionModule {
 export async function createSubscriptionModule(opts: SubscriptionModuleOptions): Promise<SubscriptionModule> {
   const { database, bus } = opts;
   const log = opts.logger ? { logger: opts.logger } : {};
-  await runMigrations(database.primary, { schema: SCHEMA, dir: migrationsDir, ...log });
-  await runMigrations(database.primary, { schema: SCHEMA, dir: outboxMigrationsDir, ...log });
-  const relay = new OutboxRelay({ pool: database.primary, schema: SCHEMA, bus, ...log, ...(opts.relay ?? {}) });
-  const publisher = opts.publisher ?? new OutboxWriter({ schema: SCHEMA, onCommitted: () => relay.wake() });
+  const { relay, publisher } = await openServiceSchema({ database, bus, schema: SCHEMA, migrationsDir, logger: opts.logger, relay: opts.relay, publisher: opts.publisher });
   const subscriptionRepo = new SubscriptionRepository(database);
   const notifications = new NotificationService({
     database,

@@ -4,17 +4,10 @@ import { MemoryLocker, Server as TusServer } from '@tus/server';
 import type { TokenVerifier } from '@kinora/auth';
 import { LayeredCache, type Cache } from '@kinora/cache';
 import type { Config } from '@kinora/config';
-import { Database, runMigrations } from '@kinora/db';
-import {
-  OutboxRelay,
-  outboxMigrationsDir,
-  OutboxWriter,
-  type EventBus,
-  type Subscription,
-  type TransactionalPublisher,
-} from '@kinora/events';
+import { Database } from '@kinora/db';
+import { OutboxRelay, type EventBus, type Subscription, type TransactionalPublisher } from '@kinora/events';
 import type { Logger } from '@kinora/observability';
-import { createCache, createCountersView, createServiceApp } from '@kinora/service';
+import { createCache, createCountersView, createServiceApp, openServiceSchema } from '@kinora/service';
 import { createStore, type ObjectStore } from '@kinora/storage';
 import { LifecyclePublisher } from './events/lifecycle.events.js';
 import { consumeTranscoded } from './events/transcoded.consumer.js';
@@ -81,15 +74,20 @@ export interface VideoModule {
 /** Migrates the `videos` schema and wires the service; the plugin starts the transcoder-report consumer on ready. */
 export async function createVideoModule(opts: VideoModuleOptions): Promise<VideoModule> {
   const logger = opts.logger ?? (silent as unknown as Logger);
-  const log = opts.logger ? { logger: opts.logger } : {};
-  await runMigrations(opts.database.primary, { schema: 'videos', dir: migrationsDir, ...log });
-  await runMigrations(opts.database.primary, { schema: 'videos', dir: outboxMigrationsDir, ...log });
-  const relay = new OutboxRelay({ pool: opts.database.primary, schema: 'videos', bus: opts.bus, ...log, ...(opts.relay ?? {}) });
+  const { relay, publisher } = await openServiceSchema({
+    database: opts.database,
+    bus: opts.bus,
+    schema: 'videos',
+    migrationsDir,
+    logger: opts.logger,
+    relay: opts.relay,
+    publisher: opts.publisher,
+  });
   const signingKey = opts.config.mediaSigningKey ?? (await loadOrCreateSigningKey(opts.config.dataDir));
   const signer = new MediaSigner(signingKey, opts.signedUrlTtlSec !== undefined ? { ttlSec: opts.signedUrlTtlSec } : {});
   const videoRepo = new VideoRepository(opts.database);
   const uploadRepo = new UploadRepository(opts.database);
-  const events = new LifecyclePublisher(opts.publisher ?? new OutboxWriter({ schema: 'videos', onCommitted: () => relay.wake() }));
+  const events = new LifecyclePublisher(publisher);
   const presenter = new VideoPresenter(opts.config.publicUrl, signer);
   const cache = opts.cache ?? new LayeredCache();
   const videoCache = new VideoCache(cache, videoRepo);
