@@ -240,7 +240,8 @@ export class CounterConsumer {
         for (; i < messages.length && BigInt(messages[i]!.offset) < next; i++) {
           if (BigInt(messages[i]!.offset) < refillBefore) this.rememberCounted(st, messages[i]!);
         }
-        if (i < messages.length || BigInt(messages[messages.length - 1]!.offset) + 1n >= refillBefore) st.refillBefore = null;
+        const last = messages[messages.length - 1];
+        if (i < messages.length || (last !== undefined && BigInt(last.offset) + 1n >= refillBefore)) st.refillBefore = null;
       }
       if (i < messages.length && BigInt(messages[i]!.offset) > next) {
         this.opts.logger.warn({ group: this.group, topic: batch.topic, partition: batch.partition, expected: next.toString(), offset: messages[i]!.offset }, 'counter partition continues after a gap');
