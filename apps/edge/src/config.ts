@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, deepFreeze, envInt as int, envString as str, loadOrExit, type Env as ConfigEnv } from '@kinora/config';
+import { ConfigError, deepFreeze, envBool as bool, envInt as int, envString as str, loadOrExit, type Env as ConfigEnv } from '@kinora/config';
 import { normalizeCidr, parseRegionFile, REGION_NAME, RegionFileError, type RegionRange } from './regions.js';
 
 /** `host:port` of an upstream instance (IPv6 as `[addr]:port`). */
@@ -108,14 +108,6 @@ function port(env: Env, name: string, def: number | null): number | null {
   if (raw === 'off') return null;
   if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) throw new ConfigError(name, 'a port (1-65535) or "off"', raw);
   return Number(raw);
-}
-
-function bool(env: Env, name: string, def: boolean): boolean {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-  if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, 'true or false', raw);
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };

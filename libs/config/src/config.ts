@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { ConfigError, deepFreeze, envInt as int, envList as list, envString as str, loadOrExit, type Env } from './env.js';
+import { ConfigError, deepFreeze, envBool as bool, envInt as int, envList as list, envString as str, loadOrExit, type Env } from './env.js';
 
 export { ConfigError } from './env.js';
 
@@ -284,22 +284,11 @@ function redact(raw: string): string {
 
 const SENTINEL_ONLY = ['REDIS_SENTINEL_MASTER', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_SENTINEL_TLS'] as const;
 
-/** `true` or `false` (also 1/0, yes/no, on/off), or `def` when unset. */
-function bool(env: Env, name: string, def: boolean): boolean {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  const v = raw.toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(v)) return true;
-  if (['false', '0', 'no', 'off'].includes(v)) return false;
-  throw new ConfigError(name, 'true or false', raw);
-}
-
 /** `REDIS_TLS_CA`: PEM certificates (one or more CAs), only meaningful when the connection uses TLS. */
 function redisTlsCa(env: Env, tls: boolean, when: string): string | undefined {
-  const raw = env['REDIS_TLS_CA'];
-  if (raw === undefined || raw.trim() === '') return undefined;
+  const pem = str(env, 'REDIS_TLS_CA');
+  if (pem === undefined) return undefined;
   if (!tls) throw new ConfigError('REDIS_TLS_CA', `unset unless Redis is reached over TLS (${when})`, '<PEM>');
-  const pem = raw.trim();
   try {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no certificate');
     new X509Certificate(pem);
@@ -318,7 +307,7 @@ function redisConnection(env: Env): RedisConnection | undefined {
       if (str(env, name) !== undefined) throw new ConfigError('REDIS_SENTINELS', `set when ${name} is set (${name} is for Sentinel mode; a REDIS_URL carries its own credentials, and rediss:// for TLS)`, undefined);
     }
     if (redisUrl === undefined) {
-      if (str(env, 'REDIS_TLS_CA') !== undefined) throw new ConfigError('REDIS_TLS_CA', 'unset unless Redis is reached over TLS (a rediss:// REDIS_URL, or REDIS_SENTINEL_TLS=true)', '<PEM>');
+      redisTlsCa(env, false, 'a rediss:// REDIS_URL, or REDIS_SENTINEL_TLS=true');
       return undefined;
     }
     return { mode: 'url', url: redisUrl, tlsCa: redisTlsCa(env, redisUrl.startsWith('rediss:'), 'a rediss:// REDIS_URL') };

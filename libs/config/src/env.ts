@@ -33,6 +33,15 @@ export function envInt(env: Env, name: string, def: number, min: number, max: nu
   return n;
 }
 
+/** `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`, or `def` when unset. */
+export function envBool(env: Env, name: string, def: boolean): boolean {
+  const raw = envString(env, name);
+  if (raw === undefined) return def;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, 'true or false', raw);
+}
+
 /** A comma-separated list, blanks dropped; empty when unset. */
 export function envList(env: Env, name: string): string[] {
   const raw = envString(env, name);

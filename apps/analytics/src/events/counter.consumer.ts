@@ -71,10 +71,10 @@ interface PartitionState {
   /** Ids of the events counted last in this partition (at most {@link RECENT_IDS}, oldest first). */
   recent: Set<string>;
   /**
-   * The stored position at the claim: messages before it were counted by an earlier owner and are read again (up to
-   * {@link RECENT_IDS} of them) only to fill `recent`. Null once that is done, or when nothing was stored.
+   * Claimed with a stored position: the bus starts up to {@link RECENT_IDS} messages before it (`next`); those were
+   * counted by an earlier owner and are read again only to fill `recent`. False once `next` is reached.
    */
-  refillBefore: bigint | null;
+  refilling: boolean;
 }
 
 export interface FlushResult extends FlushRows {
@@ -148,9 +148,9 @@ export class CounterConsumer {
       offsetStore: {
         load: async (_group: string, topic: string, partition: number) => {
           const st = await this.claim(topic, partition);
-          if (st.refillBefore === null) return st.from ?? '0';
+          if (!st.refilling) return st.from ?? '0';
           // Earlier than the stored position: those messages only refill the duplicate window (see `handle`).
-          const start = st.refillBefore - BigInt(RECENT_IDS);
+          const start = st.next! - BigInt(RECENT_IDS);
           return (start > 0n ? start : 0n).toString();
         },
       },
@@ -214,7 +214,7 @@ export class CounterConsumer {
       lost: false,
       bucket: emptyBucket(),
       recent: new Set(),
-      refillBefore: c.nextOffset === null || c.nextOffset === '0' ? null : BigInt(c.nextOffset),
+      refilling: c.nextOffset !== null && c.nextOffset !== '0',
     };
     // Whatever was pending for this partition is dropped: the bus starts it again at the stored offset.
     this.parts.set(`${topic}/${partition}`, st);
@@ -232,16 +232,13 @@ export class CounterConsumer {
     let i = 0;
     if (st.next !== null) {
       const next = st.next;
-      const refillBefore = st.refillBefore;
-      if (refillBefore === null) {
+      if (!st.refilling) {
         while (i < messages.length && BigInt(messages[i]!.offset) < next) i++;
       } else {
         // Counted before the claim: only their ids are kept, as the earlier owner's window had them.
-        for (; i < messages.length && BigInt(messages[i]!.offset) < next; i++) {
-          if (BigInt(messages[i]!.offset) < refillBefore) this.rememberCounted(st, messages[i]!);
-        }
+        for (; i < messages.length && BigInt(messages[i]!.offset) < next; i++) this.rememberCounted(st, messages[i]!);
         const last = messages[messages.length - 1];
-        if (i < messages.length || (last !== undefined && BigInt(last.offset) + 1n >= refillBefore)) st.refillBefore = null;
+        if (i < messages.length || (last !== undefined && BigInt(last.offset) + 1n >= next)) st.refilling = false;
       }
       if (i < messages.length && BigInt(messages[i]!.offset) > next) {
         this.opts.logger.warn({ group: this.group, topic: batch.topic, partition: batch.partition, expected: next.toString(), offset: messages[i]!.offset }, 'counter partition continues after a gap');
