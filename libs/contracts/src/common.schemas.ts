@@ -23,6 +23,7 @@ export const ProblemSchema = Type.Object(
 export type Problem = Static<typeof ProblemSchema>;
 
 export const IdSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9a-zA-Z_-]+$' });
+/** A UUID in its plain form (the base app's `uuid` format leaves out the `urn:uuid:` form; see createBaseApp). */
 export const UuidSchema = Type.String({ format: 'uuid' });
 export const DateTimeSchema = Type.String({ format: 'date-time' });
 

@@ -31,7 +31,14 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
     trustProxy: opts.trustedProxies && opts.trustedProxies.length > 0 ? [...opts.trustedProxies] : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { allErrors: true, removeAdditional: true, coerceTypes: 'array', useDefaults: true } },
+    ajv: {
+      customOptions: { allErrors: true, removeAdditional: true, coerceTypes: 'array', useDefaults: true },
+      // ajv-formats' `uuid` also accepts `urn:uuid:<uuid>`, which PostgreSQL's uuid type refuses: such an id got past
+      // validation and failed as a 500. Ids are plain UUIDs (replaced once ajv-formats added its own).
+      onCreate: (ajv: { addFormat(name: string, format: RegExp): unknown }) => {
+        ajv.addFormat('uuid', /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i);
+      },
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Errors raised before a route runs (undecodable URL, over-long path parameter) and requests Node's HTTP parser
     // rejects: Fastify would answer them with its own application/json bodies, bypassing the error handler.
