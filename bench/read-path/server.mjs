@@ -27,7 +27,7 @@ async function base() {
 }
 
 // The standalone video service as `npm start` would run it (base app: request ids, problems, metrics, HTTP
-// caching; the counters view; the cache over Redis), on the benchmark's database.
+// caching; the counters view; the cache over Redis; early answers of held public videos), on the benchmark's database.
 async function video() {
   const [{ loadConfig }, { Database }, { buildApp }, { createLogger }, { TokenVerifier }, { FsObjectStore }, { LayeredCache }] = await Promise.all([
     import('@kinora/config'),
@@ -65,6 +65,8 @@ async function video() {
     verifier: new TokenVerifier({ issuer: config.publicUrl, audience: 'kinora', fetchJwks: async () => ({ keys: [] }), cooldownMs: 0 }),
     channels: { channelOf: async () => null },
     cache,
+    // BENCH_NO_EARLY=1: every request through the route (no early answers before routing), to measure what they buy.
+    ...(process.env.BENCH_NO_EARLY === '1' ? { earlyReads: false } : {}),
   });
   app.addHook('onClose', async () => {
     await cache.close();

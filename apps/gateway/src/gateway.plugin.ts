@@ -77,6 +77,9 @@ export function createRateLimitRedis(target: RedisTarget, commandTimeoutMs: numb
 export const gatewayPlugin = fp(
   async function gateway(app: FastifyInstance, opts: GatewayOptions) {
     const { config } = opts;
+    // Every request of this app passes CORS, authentication and the rate limits: no service plugin registered after
+    // the gateway (embedded mode) may answer before them.
+    app.earlyGets?.refuse('the gateway runs CORS, authentication and rate limits on every request');
     const routes = new RouteTable(opts.routeOwners);
 
     // Tiers are decided once per route where the route allows it; the others (catch-alls, routes registered before

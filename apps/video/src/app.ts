@@ -59,6 +59,12 @@ export interface VideoModuleOptions {
    * of the process; changes evict through it on every instance. Default: a cache of this module's own, in process.
    */
   cache?: Cache;
+  /**
+   * Anonymous reads of held public videos answered before routing, at most `maxEntries` remembered (see
+   * `videosRoutes`). Only where nothing must run on every request first: the standalone service (buildApp) behind
+   * the gateway, never embedded with it. Default off.
+   */
+  earlyReads?: { maxEntries: number } | false;
 }
 
 export interface VideoModule {
@@ -145,7 +151,7 @@ export async function createVideoModule(opts: VideoModuleOptions): Promise<Video
   });
 
   const plugin: FastifyPluginAsync = async (app) => {
-    await app.register(videosRoutes, { videos });
+    await app.register(videosRoutes, { videos, earlyReads: opts.earlyReads ?? false });
     await app.register(uploadsRoutes, { tus, videos, publicUrl: opts.config.publicUrl });
     await app.register(mediaRoutes, { store: opts.store, signer, access });
     let subscription: Subscription | undefined;
@@ -178,6 +184,8 @@ export interface VideoAppDeps {
   uploadPartSizeBytes?: number;
   /** Default: in process, over Redis when `REDIS_URL` is set (`createCache`). */
   cache?: Cache;
+  /** Anonymous reads of held public videos answered before routing (default true, bounded like the cache; see `VideoModuleOptions`). */
+  earlyReads?: boolean;
 }
 
 /**
@@ -206,6 +214,7 @@ export async function buildApp(config: Config, deps: VideoAppDeps): Promise<Fast
     stats: deps.stats ?? createCountersView(app, { config, bus, logger: deps.logger, service: 'video' }),
     cache: deps.cache ?? createCache(app, { config, logger: deps.logger, service: 'video' }),
     ...(deps.uploadPartSizeBytes !== undefined ? { uploadPartSizeBytes: deps.uploadPartSizeBytes } : {}),
+    earlyReads: deps.earlyReads === false ? false : { maxEntries: config.cache.maxEntries },
   });
   await app.register(mod.plugin);
   return app;

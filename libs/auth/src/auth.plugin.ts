@@ -47,6 +47,10 @@ export const authPlugin = fp(
     app.decorate('tokenVerifier', opts.verifier);
     app.decorateRequest('principal', null);
     const identitySecret = opts.gatewayIdentity?.secret;
+    // A request with a token or the gateway's identity is a user's: never answered early (libs/observability).
+    const early = (app as { earlyGets?: { passOn(header: string): void } }).earlyGets;
+    early?.passOn('authorization');
+    early?.passOn(GATEWAY_IDENTITY_HEADER);
     const tokenFailure = (err: unknown, request: FastifyRequest): Error => {
       if (err instanceof KeysUnavailableError) {
         // Not the client's fault and not a verdict on the token: retry once the key source answers again.

@@ -25,6 +25,8 @@ export const dbPlugin = fp(
   async function db(app: FastifyInstance, opts: { database: Database; more?: readonly Database[] }) {
     const all = [opts.database, ...(opts.more ?? [])];
     app.decorate('db', opts.database);
+    // A request with a read-your-writes position may need the primary: never answered early (libs/observability).
+    (app as { earlyGets?: { passOn(header: string): void } }).earlyGets?.passOn(LSN_HEADER);
     app.addHook('onRequest', (request, _reply, done) => {
       const token = parseLsnToken(request.headers[LSN_HEADER]);
       // Each database keeps its own context; nest them so that the handler runs inside all.

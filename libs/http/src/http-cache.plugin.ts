@@ -88,6 +88,13 @@ function cacheHeaders(request: FastifyRequest, reply: FastifyReply, payload: unk
   return '';
 }
 
+/** A serialized JSON body with its weak validator and its length in bytes. */
+export interface HeldBody {
+  readonly body: string;
+  readonly etag: string;
+  readonly bytes: number;
+}
+
 /**
  * The serialized JSON bodies of response objects that are shared between requests (one object per version of a
  * resource, replaced rather than changed, e.g. a cached public video), with their weak `ETag`: a hit skips the
@@ -95,7 +102,12 @@ function cacheHeaders(request: FastifyRequest, reply: FastifyReply, payload: unk
  * objects nobody changes after they were first sent.
  */
 export class RenderedBodies {
-  private readonly held = new WeakMap<object, { body: string; etag: string }>();
+  private readonly held = new WeakMap<object, HeldBody>();
+
+  /** The body `send` rendered for `payload`, if it did. */
+  peek(payload: object): HeldBody | undefined {
+    return this.held.get(payload);
+  }
 
   /** Sends `payload` as the route's 200 JSON (its response schema's serializer), from the held body when it has one. */
   send(reply: FastifyReply, payload: object): FastifyReply {
@@ -103,7 +115,7 @@ export class RenderedBodies {
     if (r === undefined) {
       const serialized = reply.serialize(payload);
       const body = typeof serialized === 'string' ? serialized : Buffer.from(serialized as ArrayBuffer).toString('utf8');
-      r = { body, etag: weakEtag(body) };
+      r = { body, etag: weakEtag(body), bytes: Buffer.byteLength(body) };
       this.held.set(payload, r);
     }
     return reply.header('etag', r.etag).type('application/json; charset=utf-8').send(r.body);

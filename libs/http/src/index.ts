@@ -4,4 +4,5 @@ export { clientErrorHandler, frameworkErrorHandler, PROBLEM_CONTENT_TYPE, proble
 export type { RateLimitTierName } from './route-config.js';
 export { decodeCursor, encodeCursor, isUuid } from './page-cursor.js';
 export { cacheControlFor, etagMatches, httpCachePlugin, RenderedBodies, weakEtag } from './http-cache.plugin.js';
+export type { HeldBody } from './http-cache.plugin.js';
 export type { HttpCacheClass, HttpCacheRouteConfig } from './http-cache.plugin.js';

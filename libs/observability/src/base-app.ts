@@ -1,8 +1,10 @@
 import type {} from '@kinora/http';
+import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { clientErrorHandler, frameworkErrorHandler, httpCachePlugin, problemPlugin } from '@kinora/http';
+import { EarlyGets } from './early-gets.js';
 import { deferredChildLoggerFactory, type Logger } from './logger.js';
 import { genReqId, observabilityPlugin } from './observability.plugin.js';
 import type { Registry } from 'prom-client';
@@ -22,6 +24,8 @@ export interface BaseAppOptions {
  * error, bounded bodies, health/readiness/metrics endpoints and, optionally, the generated OpenAPI document.
  */
 export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstance> {
+  // Anonymous reads of held public resources are answered before routing (see EarlyGets; routes register them).
+  const early = new EarlyGets();
   const app = Fastify({
     loggerInstance: opts.logger,
     childLoggerFactory: deferredChildLoggerFactory as never,
@@ -48,6 +52,18 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
     // coordinator to give up on its dead predecessor (the session timeout, 30 s) before its join completes:
     // Fastify's default 10 s would turn every such restart into a start-up failure.
     pluginTimeout: 60_000,
+    // Fastify's own HTTP/1 server with the same settings, with early answers in front of its handler.
+    serverFactory: (handler, given) => {
+      const options = given as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number; maxRequestsPerSocket?: number };
+      const server = createServer((req, res) => {
+        if (!early.answer(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = options.keepAliveTimeout;
+      server.requestTimeout = options.requestTimeout;
+      server.setTimeout(options.connectionTimeout);
+      if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+      return server;
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON only: without this Fastify would parse text/plain and answer 400 instead of 415.
@@ -55,7 +71,7 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
   await app.register(problemPlugin);
   // ETag/304 and Cache-Control for the GET routes that declare `config.httpCache`.
   await app.register(httpCachePlugin);
-  await app.register(observabilityPlugin, opts.registry ? { registry: opts.registry } : {});
+  await app.register(observabilityPlugin, { early, ...(opts.registry ? { registry: opts.registry } : {}) });
   if (opts.openapi) {
     await app.register(swagger, {
       openapi: {

@@ -7,6 +7,8 @@ export { parseTraceparent } from './traceparent.js';
 export type { TraceParent } from './traceparent.js';
 export { startTracing } from './tracing.js';
 export { createBaseApp } from './base-app.js';
+export { EarlyGets } from './early-gets.js';
+export type { EarlyGet } from './early-gets.js';
 export type { BaseAppOptions } from './base-app.js';
 export { serve } from './serve.js';
 export type { ServeOptions } from './serve.js';

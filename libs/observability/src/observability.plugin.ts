@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
 import { commonErrors, PROBLEM_CONTENT_TYPE, problemType } from '@kinora/http';
+import type { EarlyGets } from './early-gets.js';
+import type { Logger } from './logger.js';
 import { createMetricsRegistry, createRequestDurationHistogram } from './metrics.js';
 import { parseTraceparent } from './traceparent.js';
 
@@ -22,6 +24,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     metrics: Registry;
     readiness: Readiness;
+    /** Early answers to anonymous GETs of held resources (base app only; see EarlyGets). */
+    earlyGets?: EarlyGets;
   }
   interface FastifyRequest {
     traceId: string | undefined;
@@ -41,6 +45,8 @@ export interface ObservabilityOptions {
   registry?: Registry;
   /** Routes not measured or logged per request (health probes, metrics scrapes). */
   quietRoutes?: string[];
+  /** The early answers of the app's server (createBaseApp): measured and named like the routes' answers. */
+  early?: EarlyGets;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -91,6 +97,15 @@ export const observabilityPlugin = fp(
     };
     app.decorate('metrics', registry);
     app.decorate('readiness', readiness);
+    if (opts.early) {
+      const early = opts.early;
+      early.attach({ histogram, logger: app.log as unknown as Logger, genReqId });
+      app.decorate('earlyGets', early);
+      app.addHook('preClose', (done) => {
+        early.close();
+        done();
+      });
+    }
     app.decorateRequest('traceId', undefined);
 
     // Callback-style hooks: they run on every request, and an async hook costs a promise and a microtask turn.

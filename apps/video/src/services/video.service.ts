@@ -1,5 +1,5 @@
 import { uuidv7 } from 'uuidv7';
-import type { CreateVideoBody, Principal, UpdateVideoBody, Video, VideoChannel, VideoSort } from '@kinora/contracts';
+import type { CreateVideoBody, Principal, UpdateVideoBody, Video, VideoChannel, VideoSort, VideoStats } from '@kinora/contracts';
 import type { Database } from '@kinora/db';
 import { commonErrors } from '@kinora/http';
 import type { EventActor } from '@kinora/events';
@@ -150,6 +150,20 @@ export class VideoService {
     const v = this.d.cache?.peek(id);
     if (!v || !canView(v, viewer)) return undefined;
     return this.d.presenter.toVideo(v, { isOwner: viewer?.userId === v.ownerId, stats });
+  }
+
+  /**
+   * The row and the counts {@link peek} would present, each the shared object this process holds (replaced, never
+   * changed, when the video or its counts change), or undefined: for a reader that keeps its own rendering per pair
+   * and checks it with two comparisons (the route's early path). Reading the counts queues their background reload
+   * when they are stale, as `peek` does.
+   */
+  heldStats(id: string): VideoStats | undefined {
+    return this.d.stats.peek?.(id);
+  }
+
+  heldRow(id: string): VideoRecord | null | undefined {
+    return this.d.cache?.peek(id);
   }
 
   /** Loads a video for a change by `principal`: 404 when they cannot see it, 403 when they can but do not own it. */

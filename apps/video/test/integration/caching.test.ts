@@ -16,6 +16,7 @@ let a: FastifyInstance;
 let b: FastifyInstance;
 let owner: TestUser;
 let other: TestUser;
+let prefix: string;
 
 /**
  * Counts as the counters view hands them out: one object per video and version, replaced when they change, and at
@@ -28,7 +29,7 @@ const stats: VideoStatsReader = {
   peek: (id) => counts.get(id.toLowerCase()) ?? ZERO,
 };
 
-async function build(prefix: string): Promise<FastifyInstance> {
+async function build(prefix: string, more: { earlyReads?: boolean } = {}): Promise<FastifyInstance> {
   const app = await buildApp(env.config({ REDIS_URL: getTestEnv().redisUrl, CACHE_KEY_PREFIX: prefix }), {
     database: env.database,
     logger: silentLogger,
@@ -36,6 +37,7 @@ async function build(prefix: string): Promise<FastifyInstance> {
     verifier: users.verifier,
     channels: users.channels,
     stats,
+    ...more,
   });
   await app.ready();
   return app;
@@ -63,7 +65,7 @@ async function metric(app: FastifyInstance, line: RegExp): Promise<number> {
 beforeAll(async () => {
   env = await startVideoTestEnv('video_cache');
   users = await testUsers();
-  const prefix = `test:video-cache:${randomUUID()}`;
+  prefix = `test:video-cache:${randomUUID()}`;
   a = await build(prefix);
   b = await build(prefix);
   owner = await users.register('owner');
@@ -209,6 +211,108 @@ describe('HTTP caching of the video routes', () => {
     const bad = await a.inject({ method: 'GET', url: '/api/v1/videos/not-a-uuid' });
     expect(bad.statusCode).toBe(400);
     expect(bad.headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('early answers of the standalone service (real HTTP: they happen before Fastify, out of inject\'s sight)', () => {
+  // Instance a answers early (buildApp's default); c is the same service with every request routed, the reference.
+  let c: FastifyInstance;
+  let baseA: string;
+  let baseC: string;
+  const early: boolean[] = [];
+  const get = (base: string, path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers });
+  const json = async (res: Response | Promise<Response>) => (await (await res).json()) as { title: string; stats: VideoStats };
+  const comparable = (h: Headers) => Object.fromEntries([...h].filter(([k]) => k !== 'date' && k !== 'x-request-id'));
+  /** Whether the last request to a was answered early. */
+  const wasEarly = () => early.at(-1);
+
+  beforeAll(async () => {
+    c = await build(prefix, { earlyReads: false });
+    baseA = await a.listen({ port: 0, host: '127.0.0.1' });
+    baseC = await c.listen({ port: 0, host: '127.0.0.1' });
+    const gets = a.earlyGets!;
+    const answer = gets.answer.bind(gets);
+    gets.answer = (req, res) => {
+      const answered = answer(req, res);
+      early.push(answered);
+      return answered;
+    };
+    expect(c.earlyGets!.size).toBe(0);
+  });
+
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it('an anonymous read of a held public video is answered before routing, with the answer of the route', async () => {
+    const id = await readyVideo(owner);
+    const path = `/api/v1/videos/${id}`;
+    const first = await get(baseA, path);
+    expect(first.status).toBe(200);
+    expect(wasEarly()).toBe(false); // not held yet: the route loads and renders it
+    const held = await get(baseA, path);
+    expect(wasEarly()).toBe(true);
+    const routed = await get(baseC, path);
+    expect(held.status).toBe(200);
+    const body = await held.text();
+    expect(body).toBe(await first.text());
+    expect(body).toBe(await routed.text());
+    expect(comparable(held.headers)).toEqual(comparable(routed.headers));
+    expect(held.headers.get('cache-control')).toBe('public, max-age=0, s-maxage=30');
+    expect(held.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // Upper-case ids name the same video, early too.
+    expect(await (await get(baseA, path.toUpperCase().replace('/API/V1/VIDEOS/', '/api/v1/videos/'))).text()).toBe(body);
+    expect(wasEarly()).toBe(true);
+
+    const etag = held.headers.get('etag')!;
+    const notModified = await get(baseA, path, { 'if-none-match': etag });
+    expect(wasEarly()).toBe(true);
+    const routed304 = await get(baseC, path, { 'if-none-match': etag });
+    expect([notModified.status, routed304.status]).toEqual([304, 304]);
+    expect(await notModified.text()).toBe('');
+    expect(comparable(notModified.headers)).toEqual(comparable(routed304.headers));
+
+    // New counts: a new object, so the route renders it once; then early again, with them.
+    counts.set(id, { views: 3, likes: 1, dislikes: 0, comments: 0 });
+    expect((await json(get(baseA, path))).stats.views).toBe(3);
+    expect(wasEarly()).toBe(false);
+    expect((await json(get(baseA, path))).stats.views).toBe(3);
+    expect(wasEarly()).toBe(true);
+    expect((await get(baseA, path, { 'if-none-match': etag })).status).toBe(200);
+
+    // A change is seen at once (the cache entry is replaced; its first read renders it again).
+    expect((await a.inject({ method: 'PATCH', url: path, headers: owner.auth, payload: { title: 'Early news' } })).statusCode).toBe(200);
+    expect((await json(get(baseA, path))).title).toBe('Early news');
+    expect((await json(get(baseA, path))).title).toBe('Early news');
+    expect(wasEarly()).toBe(true);
+    expect((await a.inject({ method: 'PATCH', url: path, headers: owner.auth, payload: { visibility: 'private' } })).statusCode).toBe(200);
+    expect((await get(baseA, path)).status).toBe(404);
+    expect(wasEarly()).toBe(false);
+  });
+
+  it('signed-in, read-your-writes and forwarded-identity requests, and everything not a held public video, take the route', async () => {
+    const id = await readyVideo(owner);
+    const path = `/api/v1/videos/${id}`;
+    await get(baseA, path);
+    await get(baseA, path);
+    expect(wasEarly()).toBe(true);
+    const cases: [string, Record<string, string>, number][] = [
+      [path, owner.auth, 200],
+      [path, { 'kinora-lsn': 'videos=0/0' }, 200],
+      [path, { 'x-kinora-identity': 'forged' }, 200],
+      [`${path}?fields=title`, {}, 200],
+      [`/api/v1/videos/${randomUUID()}`, {}, 404],
+      ['/api/v1/videos/not-a-uuid', {}, 400],
+      [`/api/v1/videos/urn:uuid:${id}`, {}, 400],
+    ];
+    for (const [url, headers, status] of cases) {
+      const res = await get(baseA, url, headers);
+      const ref = await get(baseC, url, headers);
+      expect([url, res.status, wasEarly()]).toEqual([url, status, false]);
+      expect(res.status).toBe(ref.status);
+      expect(res.headers.get('cache-control')).toBe(ref.headers.get('cache-control'));
+    }
+    expect((await get(baseA, path, owner.auth)).headers.get('cache-control')).toBe('private, max-age=0');
   });
 });
 

@@ -12,7 +12,7 @@ import {
   UuidSchema,
   VideoSchema,
 } from '@kinora/contracts';
-import { RenderedBodies } from '@kinora/http';
+import { cacheControlFor, RenderedBodies, type HeldBody } from '@kinora/http';
 import type { VideoService } from '../../services/video.service.js';
 
 const IdParams = Type.Object({ id: UuidSchema }, { additionalProperties: false });
@@ -27,11 +27,58 @@ const VideoPage = PageSchema(VideoSchema);
 const VIDEO_HTTP_CACHE = { class: 'public-unless-user', maxAgeSec: 0, sMaxAgeSec: 30 } as const;
 const LIST_HTTP_CACHE = { class: 'public', maxAgeSec: 0, sMaxAgeSec: 30 } as const;
 
-export const videosRoutes: FastifyPluginAsync<{ videos: VideoService }> = async (app, { videos }) => {
+/** The `uuid` format of the params schema (the base app's: plain UUIDs, no `urn:uuid:` form). */
+const UUID = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
+
+export interface VideosRoutesOptions {
+  videos: VideoService;
+  /**
+   * Answer anonymous reads of held public videos before routing (`app.earlyGets` of the base app), remembering at
+   * most `maxEntries` answers: the standalone service behind the gateway. Off where the app itself runs the gateway
+   * (embedded mode), which refuses it.
+   */
+  earlyReads?: { maxEntries: number } | false;
+}
+
+export const videosRoutes: FastifyPluginAsync<VideosRoutesOptions> = async (app, { videos, earlyReads }) => {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['videos'];
   const security = [{ bearerAuth: [] }];
   const rendered = new RenderedBodies();
+
+  if (earlyReads) {
+    if (!app.earlyGets) throw new Error('earlyReads needs the base app (createBaseApp) and its early GETs');
+    // The GET route below is the definition: the same held video, the same held body and validator, the same
+    // caching headers as its anonymous answer. A video not held, or not yet rendered by the route, goes to it.
+    // Which body answers an id is remembered with the row and counts objects it was made from: while the cache and
+    // the counters view hold those same objects (they replace them on any change, visibility included), the body
+    // is current, so a read costs two lookups and two comparisons. Bounded like the cache's memory layer.
+    const answers = new Map<string, { row: object; stats: object; held: HeldBody }>();
+    const max = earlyReads.maxEntries;
+    app.earlyGets.add({
+      prefix: '/api/v1/videos/',
+      route: '/api/v1/videos/:id',
+      cacheControl: cacheControlFor(VIDEO_HTTP_CACHE, false),
+      vary: 'Authorization',
+      read: (id) => {
+        if (id.length !== 36 || !UUID.test(id)) return undefined;
+        const stats = videos.heldStats(id);
+        const row = stats === undefined ? undefined : videos.heldRow(id);
+        const known = answers.get(id);
+        if (!row || stats === undefined) {
+          if (known !== undefined) answers.delete(id);
+          return undefined;
+        }
+        if (known !== undefined && known.row === row && known.stats === stats) return known.held;
+        const video = videos.peek(null, id);
+        const held = video === undefined ? undefined : rendered.peek(video);
+        if (held === undefined) return undefined;
+        if (known === undefined && answers.size >= max) answers.delete(answers.keys().next().value!);
+        answers.set(id, { row, stats, held });
+        return held;
+      },
+    });
+  }
 
   r.post(
     '/api/v1/videos',
