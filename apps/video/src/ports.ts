@@ -7,7 +7,11 @@ import type { VideoChannel, VideoStats } from '@kinora/contracts';
  */
 export interface ChannelDirectory {
   /** The principal's channel, or null when the user has none (yet: replicas may lag behind a registration). */
-  channelOf(principal: Principal, request: { authorization?: string }): Promise<VideoChannel | null>;
+  /**
+   * `lsn`: the caller's read-your-writes token (`Kinora-Lsn`), which names where the user service's database must be
+   * for the registration this caller has seen: without it a replica that lags behind the registration says "no user".
+   */
+  channelOf(principal: Principal, request: { authorization?: string; lsn?: string }): Promise<VideoChannel | null>;
 }
 
 /** Counters owned by analytics; zero until it reports. */

@@ -1,4 +1,5 @@
 import type { VideoChannel } from '@kinora/contracts';
+import { LSN_HEADER } from '@kinora/db';
 import type { ChannelDirectory } from '../ports.js';
 
 /**
@@ -9,9 +10,12 @@ import type { ChannelDirectory } from '../ports.js';
 export function httpChannelDirectory(userServiceUrl: string, timeoutMs = 5000): ChannelDirectory {
   const base = userServiceUrl.replace(/\/+$/, '');
   return {
-    async channelOf(_principal, { authorization }) {
+    async channelOf(_principal, { authorization, lsn }) {
       if (!authorization) return null;
-      const me = await fetch(`${base}/api/v1/users/me`, { headers: { authorization }, signal: AbortSignal.timeout(timeoutMs) });
+      // The caller's read-your-writes token: a caller who just registered is found even while the user service's
+      // replicas are behind the registration (they then read from the primary).
+      const headers: Record<string, string> = lsn !== undefined ? { authorization, [LSN_HEADER]: lsn } : { authorization };
+      const me = await fetch(`${base}/api/v1/users/me`, { headers, signal: AbortSignal.timeout(timeoutMs) });
       if (me.status === 404) return null;
       if (!me.ok) throw new Error(`user service answered ${me.status} for /api/v1/users/me`);
       const { channelId } = (await me.json()) as { channelId: string };

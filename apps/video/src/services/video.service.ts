@@ -86,11 +86,11 @@ const CHANNEL_RETRY_AFTER = { 'retry-after': '2' } as const;
 export class VideoService {
   constructor(private readonly d: VideoServiceDeps) {}
 
-  async create(principal: Principal, body: CreateVideoBody, authorization?: string): Promise<Video> {
+  async create(principal: Principal, body: CreateVideoBody, authorization?: string, lsn?: string): Promise<Video> {
     refuseNul({ title: body.title, description: body.description, tags: body.tags });
     // While the primary is down the insert is refused anyway: refuse before asking the user service.
     this.d.db.assertWritable();
-    const channel = await this.channelOf(principal, authorization);
+    const channel = await this.channelOf(principal, { ...(authorization !== undefined ? { authorization } : {}), ...(lsn !== undefined ? { lsn } : {}) });
     const title = body.title.trim();
     const v = await this.d.db.transaction(async (client) => {
       const created = await this.d.videos.insert(client, {
@@ -114,12 +114,12 @@ export class VideoService {
     return this.d.presenter.toVideo(v, { isOwner: true });
   }
 
-  private async channelOf(principal: Principal, authorization?: string): Promise<VideoChannel> {
+  private async channelOf(principal: Principal, request: { authorization?: string; lsn?: string }): Promise<VideoChannel> {
     const deadline = Date.now() + (this.d.channelWaitMs ?? 2000);
     for (let delay = 25; ; delay = Math.min(delay * 2, 250)) {
       let channel: VideoChannel | null;
       try {
-        channel = await this.d.channels.channelOf(principal, authorization !== undefined ? { authorization } : {});
+        channel = await this.d.channels.channelOf(principal, request);
       } catch (err) {
         this.d.logger.error({ err }, 'channel directory failed');
         // A refusal because something behind this service failed (the user service or its database), with

@@ -17,6 +17,8 @@ let owner: TestUser;
 let userService: Server;
 /** What the stand-in user service answers for GET /api/v1/users/me: a status, or a dropped connection. */
 let meAnswer: number | 'drop' = 200;
+/** The Kinora-Lsn header of the last GET /api/v1/users/me. */
+let meLsn: string | string[] | undefined;
 
 beforeAll(async () => {
   env = await startVideoTestEnv('video_chandir');
@@ -24,6 +26,7 @@ beforeAll(async () => {
   owner = await users.register('chandir');
   userService = createServer((req, res) => {
     if (req.url === '/api/v1/users/me') {
+      meLsn = req.headers['kinora-lsn'];
       if (meAnswer === 'drop') return void req.socket.destroy();
       if (meAnswer !== 200) return void res.writeHead(meAnswer, { 'content-type': 'application/problem+json' }).end('{"status":' + meAnswer + '}');
       return void res.setHeader('content-type', 'application/json').end(JSON.stringify({ id: owner.id, channelId: owner.channelId }));
@@ -72,5 +75,14 @@ describe('POST /api/v1/videos while the user service cannot say which channel is
     const res = await create();
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ title: 'Channel lookup' });
+    expect(meLsn).toBeUndefined();
+  });
+
+  it("passes the caller's read-your-writes token on, so that a lagging replica of the user service cannot hide a new account", async () => {
+    meAnswer = 200;
+    const token = 'users=0/3000060,videos=0/16B3748';
+    const res = await app.inject({ method: 'POST', url: '/api/v1/videos', headers: { ...owner.auth, 'kinora-lsn': token }, payload: { title: 'After registering' } });
+    expect(res.statusCode).toBe(201);
+    expect(meLsn).toBe(token);
   });
 });

@@ -12,6 +12,7 @@ import {
   UuidSchema,
   VideoSchema,
 } from '@kinora/contracts';
+import { LSN_HEADER } from '@kinora/db';
 import { cacheControlFor, RenderedBodies, type HeldBody } from '@kinora/http';
 import type { VideoService } from '../../services/video.service.js';
 
@@ -93,7 +94,8 @@ export const videosRoutes: FastifyPluginAsync<VideosRoutesOptions> = async (app,
       },
     },
     async (request, reply) => {
-      const video = await videos.create(request.principal!, request.body, request.headers.authorization);
+      const lsn = request.headers[LSN_HEADER];
+      const video = await videos.create(request.principal!, request.body, request.headers.authorization, typeof lsn === 'string' ? lsn : undefined);
       return reply.code(201).header('location', `/api/v1/videos/${video.id}`).send(video);
     },
   );
