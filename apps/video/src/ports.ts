@@ -11,7 +11,13 @@ export interface ChannelDirectory {
    * `lsn`: the caller's read-your-writes token (`Kinora-Lsn`), which names where the user service's database must be
    * for the registration this caller has seen: without it a replica that lags behind the registration says "no user".
    */
-  channelOf(principal: Principal, request: { authorization?: string; lsn?: string }): Promise<VideoChannel | null>;
+  channelOf(principal: Principal, request: ChannelRequest): Promise<VideoChannel | null>;
+}
+
+/** What of the caller's request a channel lookup passes on. */
+export interface ChannelRequest {
+  authorization?: string;
+  lsn?: string;
 }
 
 /** Counters owned by analytics; zero until it reports. */

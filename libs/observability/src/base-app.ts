@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { clientErrorHandler, frameworkErrorHandler, httpCachePlugin, problemPlugin } from '@kinora/http';
+import { clientErrorHandler, frameworkErrorHandler, httpCachePlugin, isUuid, problemPlugin } from '@kinora/http';
 import { EarlyGets } from './early-gets.js';
 import { deferredChildLoggerFactory, type Logger } from './logger.js';
 import { genReqId, observabilityPlugin } from './observability.plugin.js';
@@ -39,8 +39,8 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<FastifyInstan
       customOptions: { allErrors: true, removeAdditional: true, coerceTypes: 'array', useDefaults: true },
       // ajv-formats' `uuid` also accepts `urn:uuid:<uuid>`, which PostgreSQL's uuid type refuses: such an id got past
       // validation and failed as a 500. Ids are plain UUIDs (replaced once ajv-formats added its own).
-      onCreate: (ajv: { addFormat(name: string, format: RegExp): unknown }) => {
-        ajv.addFormat('uuid', /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i);
+      onCreate: (ajv: { addFormat(name: string, format: (value: string) => boolean): unknown }) => {
+        ajv.addFormat('uuid', isUuid);
       },
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },

@@ -32,21 +32,20 @@ export interface EarlyGet {
  * that an early answer would skip (the gateway's rate limits) calls `refuse` so that no early reader is registered.
  */
 export class EarlyGets {
-  private readonly gets: EarlyGet[] = [];
+  /** The readers, each with its histogram labels. */
+  private readonly gets: { get: EarlyGet; ok: Record<string, string>; notModified: Record<string, string> }[] = [];
   private readonly passHeaders: string[] = [];
   private refusedBy: string | undefined;
   private histogram: Histogram<'method' | 'route' | 'status_code'> | undefined;
   private logger: Pick<Logger, 'isLevelEnabled'> | undefined;
   private genId: ((req: IncomingMessage) => string) | undefined;
   private closing = false;
-  private readonly labels = new Map<string, { ok: Record<string, string>; notModified: Record<string, string> }>();
 
   /** Registers an early reader (see the class); throws once `refuse` was called. */
   add(get: EarlyGet): void {
     if (this.refusedBy !== undefined) throw new Error(`no early answers in this app (${this.refusedBy}): ${get.route} must take the full path`);
     if (!get.prefix.startsWith('/') || !get.prefix.endsWith('/')) throw new Error(`an early GET prefix starts and ends with '/': ${get.prefix}`);
-    this.gets.push(get);
-    this.labels.set(get.route, { ok: { method: 'GET', route: get.route, status_code: '200' }, notModified: { method: 'GET', route: get.route, status_code: '304' } });
+    this.gets.push({ get, ok: { method: 'GET', route: get.route, status_code: '200' }, notModified: { method: 'GET', route: get.route, status_code: '304' } });
   }
 
   /** Requests that carry `header` (lower case) take the full path: a plugin gives it a meaning per request. */
@@ -57,7 +56,7 @@ export class EarlyGets {
 
   /** No early answers in this app from now on: `reason` says what every request must go through. */
   refuse(reason: string): void {
-    if (this.gets.length > 0) throw new Error(`${reason}, but early GETs are registered (${this.gets.map((g) => g.route).join(', ')})`);
+    if (this.gets.length > 0) throw new Error(`${reason}, but early GETs are registered (${this.gets.map((g) => g.get.route).join(', ')})`);
     this.refusedBy = reason;
   }
 
@@ -82,14 +81,15 @@ export class EarlyGets {
     if (this.gets.length === 0 || req.method !== 'GET' || this.closing || this.genId === undefined) return false;
     const url = req.url;
     if (url === undefined) return false;
-    let get: EarlyGet | undefined;
+    let entry: (typeof this.gets)[number] | undefined;
     for (const g of this.gets) {
-      if (url.startsWith(g.prefix)) {
-        get = g;
+      if (url.startsWith(g.get.prefix)) {
+        entry = g;
         break;
       }
     }
-    if (get === undefined) return false;
+    if (entry === undefined) return false;
+    const get = entry.get;
     const start = performance.now();
     const segment = url.slice(get.prefix.length);
     if (segment.length === 0 || !PLAIN_SEGMENT.test(segment)) return false;
@@ -115,8 +115,7 @@ export class EarlyGets {
       res.writeHead(200, h);
       res.end(held.body);
     }
-    const labels = this.labels.get(get.route)!;
-    this.histogram?.observe(notModified ? labels.notModified : labels.ok, (performance.now() - start) / 1000);
+    this.histogram?.observe(notModified ? entry.notModified : entry.ok, (performance.now() - start) / 1000);
     return true;
   }
 }

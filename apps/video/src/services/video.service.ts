@@ -6,7 +6,7 @@ import type { EventActor } from '@kinora/events';
 import type { ObjectStore } from '@kinora/storage';
 import { videoErrors } from '../errors.js';
 import type { LifecyclePublisher } from '../events/lifecycle.events.js';
-import type { ChannelDirectory, VideoStatsReader } from '../ports.js';
+import type { ChannelDirectory, ChannelRequest, VideoStatsReader } from '../ports.js';
 import { partsPrefix, uploadKey } from '../repositories/object-store.datastore.js';
 import type { UploadRepository } from '../repositories/upload.repository.js';
 import { FEED_CACHE_ITEMS, type VideoCache } from '../repositories/video.cache.js';
@@ -86,11 +86,12 @@ const CHANNEL_RETRY_AFTER = { 'retry-after': '2' } as const;
 export class VideoService {
   constructor(private readonly d: VideoServiceDeps) {}
 
-  async create(principal: Principal, body: CreateVideoBody, authorization?: string, lsn?: string): Promise<Video> {
+  /** `request`: the caller's token and read-your-writes position, for the user service's channel lookup. */
+  async create(principal: Principal, body: CreateVideoBody, request: ChannelRequest = {}): Promise<Video> {
     refuseNul({ title: body.title, description: body.description, tags: body.tags });
     // While the primary is down the insert is refused anyway: refuse before asking the user service.
     this.d.db.assertWritable();
-    const channel = await this.channelOf(principal, { ...(authorization !== undefined ? { authorization } : {}), ...(lsn !== undefined ? { lsn } : {}) });
+    const channel = await this.channelOf(principal, request);
     const title = body.title.trim();
     const v = await this.d.db.transaction(async (client) => {
       const created = await this.d.videos.insert(client, {
@@ -114,7 +115,7 @@ export class VideoService {
     return this.d.presenter.toVideo(v, { isOwner: true });
   }
 
-  private async channelOf(principal: Principal, request: { authorization?: string; lsn?: string }): Promise<VideoChannel> {
+  private async channelOf(principal: Principal, request: ChannelRequest): Promise<VideoChannel> {
     const deadline = Date.now() + (this.d.channelWaitMs ?? 2000);
     for (let delay = 25; ; delay = Math.min(delay * 2, 250)) {
       let channel: VideoChannel | null;
@@ -145,9 +146,9 @@ export class VideoService {
    * and the viewer may see the video; undefined otherwise (call `get`, which also answers the 404s).
    */
   peek(viewer: Principal | null, id: string): Video | undefined {
-    const stats = this.d.stats.peek?.(id);
+    const stats = this.heldStats(id);
     if (stats === undefined) return undefined;
-    const v = this.d.cache?.peek(id);
+    const v = this.heldRow(id);
     if (!v || !canView(v, viewer)) return undefined;
     return this.d.presenter.toVideo(v, { isOwner: viewer?.userId === v.ownerId, stats });
   }

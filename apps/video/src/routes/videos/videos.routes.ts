@@ -13,7 +13,7 @@ import {
   VideoSchema,
 } from '@kinora/contracts';
 import { LSN_HEADER } from '@kinora/db';
-import { cacheControlFor, RenderedBodies, type HeldBody } from '@kinora/http';
+import { cacheControlFor, isUuid, RenderedBodies, type HeldBody } from '@kinora/http';
 import type { VideoService } from '../../services/video.service.js';
 
 const IdParams = Type.Object({ id: UuidSchema }, { additionalProperties: false });
@@ -27,9 +27,6 @@ const VideoPage = PageSchema(VideoSchema);
  */
 const VIDEO_HTTP_CACHE = { class: 'public-unless-user', maxAgeSec: 0, sMaxAgeSec: 30 } as const;
 const LIST_HTTP_CACHE = { class: 'public', maxAgeSec: 0, sMaxAgeSec: 30 } as const;
-
-/** The `uuid` format of the params schema (the base app's: plain UUIDs, no `urn:uuid:` form). */
-const UUID = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 
 export interface VideosRoutesOptions {
   videos: VideoService;
@@ -62,7 +59,8 @@ export const videosRoutes: FastifyPluginAsync<VideosRoutesOptions> = async (app,
       cacheControl: cacheControlFor(VIDEO_HTTP_CACHE, false),
       vary: 'Authorization',
       read: (id) => {
-        if (id.length !== 36 || !UUID.test(id)) return undefined;
+        // The params schema's `uuid` format (the base app's is `isUuid` too).
+        if (!isUuid(id)) return undefined;
         const stats = videos.heldStats(id);
         const row = stats === undefined ? undefined : videos.heldRow(id);
         const known = answers.get(id);
@@ -95,7 +93,10 @@ export const videosRoutes: FastifyPluginAsync<VideosRoutesOptions> = async (app,
     },
     async (request, reply) => {
       const lsn = request.headers[LSN_HEADER];
-      const video = await videos.create(request.principal!, request.body, request.headers.authorization, typeof lsn === 'string' ? lsn : undefined);
+      const video = await videos.create(request.principal!, request.body, {
+        ...(request.headers.authorization !== undefined ? { authorization: request.headers.authorization } : {}),
+        ...(typeof lsn === 'string' ? { lsn } : {}),
+      });
       return reply.code(201).header('location', `/api/v1/videos/${video.id}`).send(video);
     },
   );
